@@ -1,0 +1,41 @@
+# loadshaper's build. `make test` is everything CI runs.
+GO          ?= go
+BIN         := bin/loadshaper
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+
+.PHONY: all build demo test test-short lint fmt fuzz bench eval eval-forecast clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/loadshaper
+
+# The main job on the embedded defaults: lint and inspect the bundled examples.
+demo: build
+	$(BIN) lint examples/*.lshcl
+	$(BIN) inspect examples/at-a-glance.lshcl
+
+test: lint
+	$(GO) test -count=1 ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+test-short:
+	$(GO) test -short ./...
+
+$(STATICCHECK):
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: $(STATICCHECK)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./lang -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin out

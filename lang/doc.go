@@ -1,0 +1,7 @@
+// Package lang owns the loadshaper plan language: the HCL schema of .lshcl
+// files, decoding and evaluating them into a validated Plan, diagnostics,
+// canonical formatting, and loading (compiling, checking, sandboxing) the
+// Starlark scripts a plan names.
+//
+// It may import stdlib only; it never touches the network.
+package lang

@@ -1,0 +1,209 @@
+package lang
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/loadshaper/loadshaper/stdlib"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Plan is a decoded, evaluated and validated .lshcl plan: everything the
+// runtime needs to execute it, and everything `inspect` prints. Values are
+// concrete (durations, sizes and rates parsed); references between blocks
+// are by name and have been checked to exist and to be of the right kind.
+type Plan struct {
+	Name  string   // the plan's name: the base name of its first file without extension
+	Files []string // the .lshcl files, then the Starlark scripts they name, in load order
+	Dir   string   // directory of the plan; relative paths in the plan resolve here
+
+	Variables map[string]cty.Value // final values of input variables
+
+	Targets    []*Target
+	Envelopes  []*Envelope
+	Requests   []*Request
+	Predictors []*Predictor
+	Shapers    []*Shaper
+	Phases     []*Phase
+	Thresholds []*Threshold
+	Outputs    []*Output
+	Intents    []*Intent
+	Simulate   *Simulate // nil when the plan has no simulate block
+	Settings   Settings
+}
+
+// Settings are the plan-wide knobs of the optional top-level `settings` block.
+type Settings struct {
+	Tick        time.Duration // control tick; default 1s
+	MaxRate     float64       // hard limit no shaper can exceed; 0 = none
+	Seed        int64         // seed for arrivals and templating; 0 = random per run
+	HistoryPath string        // overrides the default history file; "" = default
+	HistoryKeep time.Duration // retention; 0 = keep forever
+}
+
+// Target is a system under test reachable over HTTP.
+type Target struct {
+	Name               string
+	URL                string // absolute http:// or https:// URL, validated
+	Timeout            time.Duration
+	MaxConnections     int  // 0 = engine default
+	KeepAlive          bool // default true
+	InsecureSkipVerify bool
+	Headers            map[string]string
+	Metrics            []*MetricsSource
+	DeclRange          hcl.Range
+}
+
+// MetricsSource is one `metrics "<kind>"` block of a target.
+type MetricsSource struct {
+	Kind      string            // prometheus | scrape | process | host
+	Endpoint  string            // prometheus server URL, or /metrics URL for scrape
+	Queries   map[string]string // metric name (cpu, memory, ...) -> PromQL query or scrape selector
+	Timeout   time.Duration     // per query; default 2s
+	Interval  time.Duration     // how often to read; default = plan tick
+	Username  string            // basic auth
+	Password  string
+	Token     string // bearer auth
+	PID       int    // process source
+	Process   string // process source: name to look up
+	OnStale   string // what the run does when a metric this source provides goes stale: hold | lower | ignore
+	DeclRange hcl.Range
+}
+
+// Envelope is a safe operating envelope: an upper limit per metric.
+type Envelope struct {
+	Name      string
+	Limits    []Limit // sorted by metric name
+	DeclRange hcl.Range
+}
+
+// Limit bounds one metric. Max is in the metric's base unit: a fraction for
+// cpu and error_rate, bytes for memory, seconds for latency metrics,
+// requests per second for throughput.
+type Limit struct {
+	Metric string
+	Max    float64
+	Unit   string // fraction | bytes | seconds | rps | number
+}
+
+// Request is one kind of request in the mix.
+type Request struct {
+	Name      string
+	Target    string // target name
+	Method    string
+	Path      string // may contain templates: {{seq}}, {{uuid}}, {{rand_int}}, {{data.column}}
+	Query     map[string]string
+	Headers   map[string]string
+	Body      string
+	Weight    float64 // > 0, default 1
+	Priority  string  // one of stdlib.PriorityClasses, default "normal"
+	DataFile  string  // CSV file for {{data.column}} templates, resolved to an absolute path
+	DeclRange hcl.Range
+}
+
+// Predictor is a model kept over one metric.
+type Predictor struct {
+	Name      string
+	Metric    string
+	Target    string        // target name; "" = the only target
+	Model     string        // ewma | holt | holt_winters | load_response | usl | auto | ...
+	Horizon   time.Duration // default 30s
+	History   time.Duration // how much history to learn from; default 1h
+	Params    map[string]cty.Value
+	DeclRange hcl.Range
+}
+
+// Shaper is one shaper of the chain: a built-in strategy or a Starlark script.
+type Shaper struct {
+	Name      string
+	Strategy  string // built-in strategy name; "" when Script is set
+	Script    string // absolute path of the Starlark script; "" when Strategy is set
+	Envelope  string // envelope name; "" = none
+	Params    map[string]cty.Value
+	DeclRange hcl.Range
+}
+
+// Phase is one step of the timeline.
+type Phase struct {
+	Name        string
+	Start       time.Duration // offset from the start of the run (sum of earlier durations)
+	Duration    time.Duration
+	Rate        stdlib.RateShape // arrival rate over the phase (open model)
+	Concurrency int              // > 0 selects the closed model
+	ThinkTime   time.Duration    // closed model only
+	Arrival     string           // uniform | poisson
+	MaxRate     float64          // hard limit for this phase; 0 = none
+	Shapers     []string         // shaper names, in chain order
+	Requests    []string         // request names to use; empty = all
+	Warmup      bool             // reported on its own, excluded from totals
+	Chaos       []*Chaos
+	DeclRange   hcl.Range
+}
+
+// Chaos is one `chaos "<kind>"` block of a phase.
+type Chaos struct {
+	Kind           string        // spike | abort | slow_client | fault_header
+	At             time.Duration // offset within the phase
+	Duration       time.Duration
+	Factor         float64           // spike
+	Fraction       float64           // abort, slow_client, fault_header: share of requests affected
+	Headers        map[string]string // fault_header
+	WithinEnvelope bool              // only while predicted headroom allows it
+	DeclRange      hcl.Range
+}
+
+// Threshold is a pass/fail criterion over the run or a sliding window.
+type Threshold struct {
+	Name      string
+	Metric    string // latency_p50|p90|p95|p99|p999|max, error_rate, throughput, ...
+	Max       *float64
+	Min       *float64
+	Window    time.Duration // 0 = whole run
+	Abort     bool
+	Delay     time.Duration
+	Phase     string // "" = all non-warmup phases
+	DeclRange hcl.Range
+}
+
+// Output is where a summary is written at the end of a run.
+type Output struct {
+	Name      string
+	Format    string // json | html | text
+	Path      string
+	DeclRange hcl.Range
+}
+
+// Intent is an anticipated change that predictions must take into account.
+type Intent struct {
+	Name      string
+	Kind      string        // deployment | growth
+	At        time.Duration // offset from the start of the run
+	Metric    string        // metric affected; "" = all
+	Change    float64       // deployment: multiplicative change of the metric per unit of load (1.2 = 20% more)
+	Growth    float64       // growth: factor applied to the planned rate (1.5 = 50% more traffic)
+	DeclRange hcl.Range
+}
+
+// Simulate describes a simulated target for dry-runs when history has none.
+type Simulate struct {
+	Capacity         float64       // requests per second at cpu = 1.0
+	Cores            float64       // cores the target may use; default 1
+	BaseCPU          float64       // cpu fraction at zero load
+	CostPerRequest   time.Duration // CPU time per request
+	BaseMemory       float64       // bytes
+	MemoryPerConn    float64       // bytes
+	BaseLatency      time.Duration
+	Noise            float64 // relative noise, e.g. 0.05
+	CapacityChangeAt time.Duration
+	CapacityChangeTo float64 // factor: 0.5 halves capacity at CapacityChangeAt
+	DeclRange        hcl.Range
+}
+
+// TotalDuration is the sum of the phases' durations.
+func (p *Plan) TotalDuration() time.Duration {
+	var d time.Duration
+	for _, ph := range p.Phases {
+		d += ph.Duration
+	}
+	return d
+}
