@@ -21,6 +21,9 @@ type Instruction struct {
 	Distribution map[string]float64
 	// Chaos are the chaos actions in force this tick.
 	Chaos []ChaosAction
+	// EndPhase asks the runtime to end the current phase after this tick
+	// (presoak sets it once the metrics have settled).
+	EndPhase bool
 }
 
 // ChaosAction is one chaos action in force during a tick.
@@ -70,4 +73,16 @@ type Decision struct {
 	RateBefore float64 // Instruction.Rate before this shaper
 	RateAfter  float64 // Instruction.Rate after this shaper
 	Fallback   bool    // true when a failing script was replaced by the safe built-in
+
+	// Contention is the envelope metric that binds the rate, "" when none does.
+	Contention string
+	// Finding is a conclusion worth keeping in the run's history and summary
+	// (a sustainable rate found, an anomaly confirmed as load-driven).
+	Finding string
+	// ShedRate is the expected requests per second shed this tick, by
+	// priority class; nil when nothing is shed.
+	ShedRate map[string]float64
+	// Error is the shaper's error when Fallback is set, with the script's
+	// backtrace (file:line) for Starlark rules.
+	Error string
 }

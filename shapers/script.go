@@ -1,0 +1,449 @@
+package shapers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/loadshaper/loadshaper/stdlib"
+	"github.com/loadshaper/loadshaper/stdlib/starlib"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// Sentinel errors of script loading, so callers (lint) can tell them apart.
+var (
+	ErrNoEntryPoint  = errors.New("the script defines neither shape(ctx) nor prioritize(req, ctx)")
+	ErrBadEntryPoint = errors.New("entry point has the wrong signature")
+)
+
+// Script is a shaper written in Starlark. The file is compiled and its
+// globals initialised and frozen once; every tick calls shape(ctx) and,
+// when defined, prioritize(req, ctx) once per request of the mix, each in a
+// fresh sandboxed thread with a step budget and a deadline.
+type Script struct {
+	name       string
+	path       string
+	shape      starlark.Callable
+	prioritize starlark.Callable
+	requests   []RequestClass
+	env        Limits
+	limits     starlib.Limits
+	print      func(string)
+}
+
+// NewScript compiles cfg.Source (named cfg.Script in messages) and checks
+// its entry points. Params may set "max_steps" (number) and "deadline"
+// (duration) for each call.
+func NewScript(cfg Config) (*Script, error) {
+	if cfg.Source == nil {
+		return nil, fmt.Errorf("shaper %q: script %q has no source (the runtime reads the file)", cfg.Name, cfg.Script)
+	}
+	p, err := ValidateParams(scriptStrategy, cfg.Params)
+	if err != nil {
+		return nil, fmt.Errorf("shaper %q (script): %w", cfg.Name, err)
+	}
+	path := cfg.Script
+	if path == "" {
+		path = cfg.Name + ".star"
+	}
+	universe := starlark.StringDict{pyFormatName: pyFormatBuiltin}
+	for k, v := range starlib.Universe() {
+		universe[k] = v
+	}
+	f, err := starlib.FileOptions.Parse(path, cfg.Source, 0)
+	if err != nil {
+		return nil, fmt.Errorf("shaper %q: %w", cfg.Name, err)
+	}
+	rewritePercentFormats(f)
+	prog, err := starlark.FileProgram(f, universe.Has)
+	if err != nil {
+		return nil, fmt.Errorf("shaper %q: %w", cfg.Name, err)
+	}
+	lim := starlib.Limits{MaxSteps: uint64(p.Float("max_steps")), Deadline: p.Duration("deadline")}
+	th := starlib.NewThread(cfg.Name+" init", lim, nil)
+	stop := starlib.Guard(th, lim)
+	globals, err := prog.Init(th, universe)
+	stop()
+	if err != nil {
+		return nil, fmt.Errorf("shaper %q: loading %s: %s", cfg.Name, path, backtrace(err))
+	}
+	globals.Freeze()
+	sc := &Script{name: cfg.Name, path: path, requests: cfg.Requests, env: cfg.Envelope, limits: lim}
+	if sc.shape, err = entryPoint(globals, "shape", 1); err != nil {
+		return nil, fmt.Errorf("shaper %q: %s: %w", cfg.Name, path, err)
+	}
+	if sc.prioritize, err = entryPoint(globals, "prioritize", 2); err != nil {
+		return nil, fmt.Errorf("shaper %q: %s: %w", cfg.Name, path, err)
+	}
+	if sc.shape == nil && sc.prioritize == nil {
+		return nil, fmt.Errorf("shaper %q: %s: %w", cfg.Name, path, ErrNoEntryPoint)
+	}
+	return sc, nil
+}
+
+// SetPrint routes the script's print() output (discarded by default).
+func (sc *Script) SetPrint(f func(string)) { sc.print = f }
+
+var scriptStrategy = Strategy{
+	Name: "script",
+	Params: []Param{
+		{Name: "max_steps", Kind: Number, Default: 1e6, Min: 1000, Max: 1e9, Doc: "Starlark computation steps per call"},
+		{Name: "deadline", Kind: Duration, Default: 100 * time.Millisecond, Min: 0.001, Max: 10, Doc: "wall-clock limit per call"},
+	},
+}
+
+func entryPoint(g starlark.StringDict, name string, nparams int) (starlark.Callable, error) {
+	v, ok := g[name]
+	if !ok {
+		return nil, nil
+	}
+	fn, ok := v.(*starlark.Function)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is a %s, want a function", ErrBadEntryPoint, name, v.Type())
+	}
+	if fn.NumParams() != nparams && !fn.HasVarargs() {
+		var want string
+		if nparams == 1 {
+			want = "shape(ctx)"
+		} else {
+			want = "prioritize(req, ctx)"
+		}
+		pos := fn.Position()
+		return nil, fmt.Errorf("%w: %s:%d: %s takes %d parameters, want %s", ErrBadEntryPoint, pos.Filename(), pos.Line, name, fn.NumParams(), want)
+	}
+	return fn, nil
+}
+
+// backtrace renders a Starlark error with its call stack (file:line).
+func backtrace(err error) string {
+	var ee *starlark.EvalError
+	if errors.As(err, &ee) {
+		return ee.Backtrace()
+	}
+	return err.Error()
+}
+
+// Shape implements Shaper.
+func (sc *Script) Shape(s *Snapshot, in Instruction) (Instruction, Decision, error) {
+	env := sc.env
+	if env == nil {
+		env = s.Envelope
+	}
+	ctx := newCtx(s, in, env)
+	out := in
+	var d Decision
+	if sc.shape != nil {
+		v, err := sc.call("shape", sc.shape, starlark.Tuple{ctx})
+		if err != nil {
+			return in, Decision{}, err
+		}
+		out, d, err = applyDecision(in, v)
+		if err != nil {
+			return in, Decision{}, fmt.Errorf("%s: shape(ctx) returned %w", sc.path, err)
+		}
+	}
+	if sc.prioritize != nil && len(sc.requests) > 0 {
+		var err error
+		out, err = sc.prioritizeTable(s, out, env, &d)
+		if err != nil {
+			return in, Decision{}, err
+		}
+	}
+	return out, d, nil
+}
+
+func (sc *Script) call(fname string, fn starlark.Callable, args starlark.Tuple) (starlark.Value, error) {
+	th := starlib.NewThread(sc.name+" "+fname, sc.limits, sc.print)
+	stop := starlib.Guard(th, sc.limits)
+	defer stop()
+	v, err := starlark.Call(th, fn, args, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s", backtrace(err))
+	}
+	return v, nil
+}
+
+// prioritizeTable calls prioritize(req, ctx) once per request of the mix.
+// It returns the fraction of that request to shed this tick (0..1, or None
+// for no change); the shed share leaves the mix and the rate, so the other
+// requests keep their own rates.
+func (sc *Script) prioritizeTable(s *Snapshot, in Instruction, env Limits, d *Decision) (Instruction, error) {
+	ctx := newCtx(s, in, env)
+	out := in
+	out.Mix = map[string]float64{}
+	total, kept := 0.0, 0.0
+	shedRate := map[string]float64{}
+	for _, r := range sc.requests {
+		w := r.Weight
+		if mw, ok := in.Mix[r.Name]; ok {
+			w = mw
+		}
+		total += w
+		req := starlarkstruct.FromStringDict(starlark.String("request"), starlark.StringDict{
+			"name": starlark.String(r.Name), "priority": starlark.String(r.Priority), "weight": starlark.Float(w),
+		})
+		v, err := sc.call("prioritize", sc.prioritize, starlark.Tuple{req, ctx})
+		if err != nil {
+			return in, err
+		}
+		f := 0.0
+		if v != starlark.None {
+			x, ok := starlark.AsFloat(v)
+			if !ok || math.IsNaN(x) || x < 0 || x > 1 {
+				return in, fmt.Errorf("%s: prioritize(%q) returned %s, want a shed fraction 0..1 or None", sc.path, r.Name, v.String())
+			}
+			f = x
+		}
+		out.Mix[r.Name] = w * (1 - f)
+		kept += w * (1 - f)
+		if f > 0 {
+			shedRate[r.Priority] += f * w
+		}
+	}
+	if total <= 0 || kept == total {
+		out.Mix = in.Mix
+		return out, nil
+	}
+	for k, v := range shedRate {
+		shedRate[k] = in.Rate * v / total
+	}
+	out.Rate = in.Rate * kept / total
+	d.ShedRate = shedRate
+	if d.Reason != "" {
+		d.Reason += "; "
+	}
+	d.Reason += fmt.Sprintf("prioritize shed %.1f%% of the mix", 100*(1-kept/total))
+	return out, nil
+}
+
+// applyDecision turns the value shape() returned into an instruction.
+func applyDecision(in Instruction, v starlark.Value) (Instruction, Decision, error) {
+	if v == starlark.None {
+		return in, Decision{}, nil
+	}
+	st, ok := v.(*starlarkstruct.Struct)
+	if !ok || st.Constructor() != starlark.String("decision") {
+		return in, Decision{}, fmt.Errorf("%s, want decision(...) or None", v.Type())
+	}
+	out := in
+	var d Decision
+	if r, _ := st.Attr("rate"); r != nil && r != starlark.None {
+		f, _ := starlark.AsFloat(r)
+		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			return in, d, fmt.Errorf("a decision with rate %v", f)
+		}
+		out.Rate = f
+	}
+	if m, _ := st.Attr("mix"); m != nil && m != starlark.None {
+		mix, err := floatDict(m, "mix")
+		if err != nil {
+			return in, d, err
+		}
+		out.Mix = cloneMap(in.Mix)
+		if out.Mix == nil {
+			out.Mix = map[string]float64{}
+		}
+		for k, w := range mix {
+			if w < 0 {
+				return in, d, fmt.Errorf("a decision with mix weight %v for %q", w, k)
+			}
+			out.Mix[k] = w
+		}
+	}
+	if sh, _ := st.Attr("shed"); sh != nil && sh != starlark.None {
+		shed, err := floatDict(sh, "shed")
+		if err != nil {
+			return in, d, err
+		}
+		out.Shed = cloneMap(in.Shed)
+		if out.Shed == nil {
+			out.Shed = map[string]float64{}
+		}
+		for k, f := range shed {
+			if stdlib.PriorityIndex(k) < 0 {
+				return in, d, fmt.Errorf("a decision shedding unknown class %q (classes: %s)", k, strings.Join(stdlib.PriorityClasses, ", "))
+			}
+			if f < 0 || f > 1 || math.IsNaN(f) {
+				return in, d, fmt.Errorf("a decision shedding %v of %q, want 0..1", f, k)
+			}
+			out.Shed[k] = f
+		}
+	}
+	if r, _ := st.Attr("reason"); r != nil {
+		d.Reason, _ = starlark.AsString(r)
+	}
+	if p, _ := st.Attr("prediction"); p != nil {
+		d.Prediction, _ = starlark.AsString(p)
+	}
+	return out, d, nil
+}
+
+func floatDict(v starlark.Value, what string) (map[string]float64, error) {
+	dict, ok := v.(*starlark.Dict)
+	if !ok {
+		return nil, fmt.Errorf("a decision whose %s is a %s, want a dict", what, v.Type())
+	}
+	out := make(map[string]float64, dict.Len())
+	for _, kv := range dict.Items() {
+		k, ok := starlark.AsString(kv[0])
+		if !ok {
+			return nil, fmt.Errorf("a decision whose %s has key %s, want strings", what, kv[0].String())
+		}
+		f, ok := starlark.AsFloat(kv[1])
+		if !ok {
+			return nil, fmt.Errorf("a decision whose %s[%q] is %s, want a number", what, k, kv[1].Type())
+		}
+		out[k] = f
+	}
+	return out, nil
+}
+
+// ---- ctx ----
+
+// attrs is a read-only record whose missing attributes give an error that
+// lists what exists (ctx.envelope.memory when the envelope has no memory).
+type attrs struct {
+	what string
+	m    map[string]starlark.Value
+}
+
+var _ starlark.HasAttrs = (*attrs)(nil)
+
+func (a *attrs) String() string {
+	var b strings.Builder
+	b.WriteString(a.what + "(")
+	for i, n := range a.AttrNames() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(n + " = " + a.m[n].String())
+	}
+	b.WriteString(")")
+	return b.String()
+}
+func (a *attrs) Type() string { return a.what }
+func (a *attrs) Freeze() {
+	for _, v := range a.m {
+		v.Freeze()
+	}
+}
+func (a *attrs) Truth() starlark.Bool  { return len(a.m) > 0 }
+func (a *attrs) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: %s", a.what) }
+func (a *attrs) Attr(name string) (starlark.Value, error) {
+	if v, ok := a.m[name]; ok {
+		return v, nil
+	}
+	return nil, starlark.NoSuchAttrError(fmt.Sprintf("%s has no %q (has: %s)", a.what, name, strings.Join(a.AttrNames(), ", ")))
+}
+func (a *attrs) AttrNames() []string {
+	names := make([]string, 0, len(a.m))
+	for n := range a.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func floatMapDict(m map[string]float64) *starlark.Dict {
+	d := starlark.NewDict(len(m))
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		_ = d.SetKey(starlark.String(k), starlark.Float(m[k]))
+	}
+	return d
+}
+
+// newCtx builds the ctx value a script sees (see spec/starlark-api.md).
+func newCtx(s *Snapshot, in Instruction, env Limits) *attrs {
+	envm := map[string]starlark.Value{}
+	for k, v := range env {
+		envm[k] = starlark.Float(v)
+	}
+	metrics := map[string]starlark.Value{}
+	staleness := map[string]starlark.Value{}
+	for k, m := range s.Metrics {
+		if m.Stale || math.IsNaN(m.Value) {
+			metrics[k] = starlark.None
+		} else {
+			metrics[k] = starlark.Float(m.Value)
+		}
+		staleness[k] = starlark.Float(m.Age.Seconds())
+	}
+	preds := map[string]starlark.Value{}
+	for k, p := range s.Predictions {
+		preds[k] = &attrs{what: "prediction", m: map[string]starlark.Value{
+			"value": starlark.Float(p.Value), "lower": starlark.Float(p.Lower), "upper": starlark.Float(p.Upper),
+			"horizon": starlark.Float(p.Horizon.Seconds()), "model": starlark.String(p.Model),
+		}}
+	}
+	sent := make([]starlark.Value, len(s.Sent))
+	for i, r := range s.Sent {
+		sent[i] = starlark.Float(r)
+	}
+	phase := &attrs{what: "phase", m: map[string]starlark.Value{
+		"name":     starlark.String(s.Phase.Name),
+		"elapsed":  starlark.Float(s.Phase.Elapsed.Seconds()),
+		"duration": starlark.Float(s.Phase.Duration.Seconds()),
+		"rate":     starlark.Float(s.Phase.PlannedRate),
+		"max_rate": starlark.Float(s.Phase.MaxRate),
+		"warmup":   starlark.Bool(s.Phase.Warmup),
+	}}
+	series := starlark.NewBuiltin("series", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var name string
+		var window starlark.Value = starlark.String("5m")
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "window?", &window); err != nil {
+			return nil, err
+		}
+		w, err := windowArg(window)
+		if err != nil {
+			return nil, fmt.Errorf("series: %v", err)
+		}
+		pts := s.Series(name, w)
+		vals := make([]starlark.Value, len(pts))
+		for i, p := range pts {
+			vals[i] = starlark.Float(p.Value)
+		}
+		return starlark.NewList(vals), nil
+	})
+	ctx := &attrs{what: "ctx", m: map[string]starlark.Value{
+		"tick":         starlark.MakeInt(s.Tick),
+		"time":         starlark.Float(s.Now.Seconds()),
+		"interval":     starlark.Float(s.interval().Seconds()),
+		"rate":         starlark.Float(in.Rate),
+		"planned_rate": starlark.Float(s.Phase.PlannedRate),
+		"mix":          floatMapDict(in.Mix),
+		"shed":         floatMapDict(in.Shed),
+		"envelope":     &attrs{what: "envelope", m: envm},
+		"metrics":      &attrs{what: "metrics", m: metrics},
+		"staleness":    &attrs{what: "staleness", m: staleness},
+		"predictions":  &attrs{what: "predictions", m: preds},
+		"phase":        phase,
+		"sent":         starlark.NewList(sent),
+		"series":       series,
+	}}
+	ctx.Freeze() // a script cannot change what the next call sees
+	return ctx
+}
+
+// windowArg accepts "5m"-style strings or a number of seconds.
+func windowArg(v starlark.Value) (time.Duration, error) {
+	if s, ok := starlark.AsString(v); ok {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("window %q: want a duration like \"5m\"", s)
+		}
+		return d, nil
+	}
+	if f, ok := starlark.AsFloat(v); ok && f > 0 && !math.IsInf(f, 0) {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	return 0, fmt.Errorf("window %s: want a duration like \"5m\" or seconds", v.String())
+}

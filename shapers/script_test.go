@@ -1,0 +1,168 @@
+package shapers
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func script(t testing.TB, src string, reqs ...RequestClass) *Script {
+	t.Helper()
+	sc, err := NewScript(Config{Name: "rule", Script: "rules/t.star", Source: []byte(src), Requests: reqs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func snap() *Snapshot {
+	return &Snapshot{
+		Tick: 3, Now: 10 * time.Second,
+		Phase:       PhaseInfo{Name: "ramp", Elapsed: 4 * time.Second, Duration: time.Minute, PlannedRate: 100},
+		Metrics:     map[string]Metric{"cpu": {Value: 0.85, Age: 2 * time.Second}, "memory": {Value: 1e9, Stale: true}},
+		Predictions: map[string]Prediction{"cpu": {Metric: "cpu", Value: 0.9, Lower: 0.8, Upper: 1.0, Horizon: 30 * time.Second}},
+		Envelope:    Limits{"cpu": 0.8},
+	}
+}
+
+func TestScriptShapeSeesCtx(t *testing.T) {
+	sc := script(t, `
+def shape(ctx):
+    if ctx.metrics.cpu > ctx.envelope.cpu and ctx.metrics.memory == None:
+        return decision(rate = ctx.rate * 0.5, reason = "cpu %.2f over %.2f in %s" % (ctx.metrics.cpu, ctx.envelope.cpu, ctx.phase.name),
+                        prediction = "upper %.1f" % ctx.predictions.cpu.upper, shed = {"low": 0.25})
+    return decision(rate = ctx.rate)
+`)
+	out, d, err := sc.Shape(snap(), Instruction{Rate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Rate != 50 || out.Shed["low"] != 0.25 {
+		t.Errorf("out = %+v", out)
+	}
+	if d.Reason != "cpu 0.85 over 0.80 in ramp" || d.Prediction != "upper 1.0" {
+		t.Errorf("decision = %+v", d)
+	}
+}
+
+func TestScriptSeries(t *testing.T) {
+	sc := script(t, `
+def shape(ctx):
+    s = ctx.series("cpu", "3s")
+    return decision(rate = len(s) * 10 + s[-1])
+`)
+	c := NewChain([]Link{{Name: "rule", Strategy: "script", Shaper: sc}}, ChainOptions{})
+	var out Instruction
+	for i := 1; i <= 6; i++ {
+		out, _ = c.Run(&Snapshot{Now: time.Duration(i) * time.Second, Metrics: map[string]Metric{"cpu": {Value: float64(i)}}}, Instruction{Rate: 1})
+	}
+	if out.Rate != 36 {
+		t.Errorf("rate = %v, want 3 points (36)", out.Rate)
+	}
+}
+
+func TestScriptPrioritizeTable(t *testing.T) {
+	sc := script(t, `
+def prioritize(req, ctx):
+    if req.priority == "low" and ctx.metrics.cpu > ctx.envelope.cpu:
+        return 0.5
+    return None
+`, RequestClass{Name: "browse", Priority: "low", Weight: 8}, RequestClass{Name: "buy", Priority: "critical", Weight: 2})
+	out, d, err := sc.Shape(snap(), Instruction{Rate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half of browse (80 rps) goes: 60 rps left, buy keeps its 20.
+	if out.Rate != 60 || out.Mix["browse"] != 4 || out.Mix["buy"] != 2 || d.ShedRate["low"] != 40 {
+		t.Errorf("out = %+v, decision %+v", out, d)
+	}
+}
+
+func TestScriptLoadErrors(t *testing.T) {
+	for src, want := range map[string]string{
+		"def shape(ctx)\n  return 1":           "rules/t.star:2",
+		"x = 1":                                "neither shape",
+		"def shape(a, b):\n    return None":    "wrong signature",
+		"shape = 3":                            "wrong signature",
+		"fail('at load')":                      "rules/t.star:1",
+		"load('x.star', 'y')\ndef shape(c): 1": "load",
+		"def shape(ctx):\n    return nosuch()": "undefined: nosuch",
+	} {
+		_, err := NewScript(Config{Name: "rule", Script: "rules/t.star", Source: []byte(src)})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", src, err, want)
+		}
+	}
+}
+
+// A broken rule must never crash the run: the chain reports it with the
+// backtrace and uses the safe built-in for that tick.
+func TestBrokenScriptsFallBack(t *testing.T) {
+	cases := map[string]string{
+		"runtime error": "def shape(ctx):\n    return decision(rate = ctx.rate / 0)",
+		"missing attr":  "def shape(ctx):\n    return decision(rate = ctx.envelope.memory)",
+		"wrong type":    "def shape(ctx):\n    return 42",
+		"negative rate": "def shape(ctx):\n    return decision(rate = -ctx.rate)",
+		"bad shed":      "def shape(ctx):\n    return decision(shed = {'vip': 1})",
+		"step budget":   "def shape(ctx):\n    n = 0\n    for i in range(100000000):\n        n += i\n    return decision(rate = n)",
+		"fail":          "def helper(x):\n    fail('nope %d' % x)\ndef shape(ctx):\n    return helper(1)",
+		"mutate ctx":    "def shape(ctx):\n    ctx.mix['x'] = 1\n    return None",
+		"bad prio":      "def prioritize(req, ctx):\n    return 'yes'",
+	}
+	for name, src := range cases {
+		t.Run(name, func(t *testing.T) {
+			sc := script(t, src, RequestClass{Name: "a", Priority: "low", Weight: 1})
+			c := NewChain([]Link{{Name: "rule", Strategy: "script", Shaper: sc}}, ChainOptions{})
+			c.Run(&Snapshot{}, Instruction{Rate: 100})
+			s := snap()
+			out, ds := c.Run(s, Instruction{Rate: 150})
+			if !ds[0].Fallback {
+				t.Fatalf("no fallback: %+v", ds[0])
+			}
+			if out.Rate > 100 {
+				t.Errorf("rate %v rose past the previous tick's 100 under fallback", out.Rate)
+			}
+			if !strings.Contains(ds[0].Error, "t.star") && name != "wrong type" && name != "negative rate" && name != "bad shed" {
+				t.Errorf("error lacks file:line: %s", ds[0].Error)
+			}
+		})
+	}
+}
+
+func TestScriptBacktraceHasLines(t *testing.T) {
+	sc := script(t, "def helper(x):\n    fail('nope %d' % x)\ndef shape(ctx):\n    return helper(1)")
+	_, _, err := sc.Shape(snap(), Instruction{Rate: 1})
+	if err == nil || !strings.Contains(err.Error(), "rules/t.star:2") || !strings.Contains(err.Error(), "rules/t.star:4") {
+		t.Errorf("backtrace = %v", err)
+	}
+}
+
+func TestScriptDeadline(t *testing.T) {
+	sc, err := NewScript(Config{Name: "slow", Script: "s.star", Params: map[string]any{"deadline": "5ms", "max_steps": 1e9},
+		Source: []byte("def shape(ctx):\n    n = 0\n    for i in range(1000000000):\n        n += i\n    return None")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = sc.Shape(snap(), Instruction{Rate: 1})
+	if err == nil || !strings.Contains(err.Error(), "deadline") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestPythonPercentFormat(t *testing.T) {
+	sc := script(t, `
+def shape(ctx):
+    a = "%.2f|%5.1f|%-4d|%03d|%s|%r|%.3s|%x|%e" % (0.8567, 2.25, 7, 5, "s", "r", "abcdef", 255, 1234.5)
+    b = "%(n)s=%.1f" % {"n": "cpu", "x": 1} if False else "%(n)s=%(v).1f" % {"n": "cpu", "v": 0.25}
+    c = "%d%%" % 50
+    return decision(reason = a + ";" + b + ";" + c)
+`)
+	_, d, err := sc.Shape(snap(), Instruction{Rate: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `0.86|  2.2|7   |005|s|"r"|abc|ff|1.234500e+03;cpu=0.2;50%`
+	if d.Reason != want {
+		t.Errorf("got  %s\nwant %s", d.Reason, want)
+	}
+}
