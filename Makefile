@@ -3,7 +3,7 @@ GO          ?= go
 BIN         := bin/loadshaper
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test test-short lint fmt fuzz bench eval eval-forecast clean
+.PHONY: all build demo test test-short lint fmt fuzz bench eval eval-forecast clean bench-history
 
 all: build
 
@@ -39,3 +39,8 @@ fuzz:
 
 clean:
 	rm -rf bin out
+
+# History store at scale: 24 h of 1 s ticks x 50 series, file size and a
+# one-hour range query (spec/history.md). Large: not part of `make test`.
+bench-history:
+	LOADSHAPER_BENCH_HISTORY=1 $(GO) test -run '^$$' -bench 'RecordTick50|SeriesOneHourOf24h' -benchtime 200x ./runtime/history/
