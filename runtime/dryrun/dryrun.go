@@ -1,0 +1,375 @@
+// Package dryrun is `loadshaper plan`: it walks a plan's timeline tick by
+// tick without sending a request, runs the plan's real shaper chain against
+// a simulated target (runtime/simtarget) and predicts, per phase, the
+// shaped rate, the target's metrics against the envelope, the first limit
+// reached, which shaper acts and why, and which thresholds are at risk.
+// It renders the prediction as a terminal report with charts, JSON (the
+// full tick series) or a self-contained HTML page, and compares two plans.
+//
+// It is deterministic for a given seed and reads no clock.
+package dryrun
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/simtarget"
+)
+
+// Options are the inputs of a dry-run besides the plan.
+type Options struct {
+	Seed int64
+	// Model is the simulated target; Source says where it came from.
+	Model  simtarget.Model
+	Source Source
+	// Chains builds a phase's shaper chain; nil runs without shapers (and
+	// says so in the report's notes when the plan names some).
+	Chains func(plan *lang.Plan, phase *lang.Phase) (Chain, error)
+}
+
+// Run predicts the outcome of plan.
+func Run(plan *lang.Plan, opts Options) (*Report, error) {
+	if plan == nil {
+		return nil, fmt.Errorf("dry-run: no plan")
+	}
+	if len(plan.Phases) == 0 {
+		return nil, fmt.Errorf("dry-run: plan %q has no phase", plan.Name)
+	}
+	tick := plan.Settings.Tick
+	if tick <= 0 {
+		tick = time.Second
+	}
+	rep := &Report{Plan: plan.Name, Files: plan.Files, Seed: opts.Seed, Source: opts.Source, TickSeconds: tick.Seconds()}
+	rep.Source.Model = opts.Model
+	rep.PlannedDuration = plan.TotalDuration().Seconds()
+
+	chains := make([]Chain, len(plan.Phases))
+	named := false
+	for i, ph := range plan.Phases {
+		if len(ph.Shapers) > 0 {
+			named = true
+		}
+		if opts.Chains == nil {
+			continue
+		}
+		c, err := opts.Chains(plan, ph)
+		if err != nil {
+			return nil, fmt.Errorf("phase %q: %w", ph.Name, err)
+		}
+		chains[i] = c
+	}
+	if named && opts.Chains == nil {
+		rep.Notes = append(rep.Notes, "shapers are not wired into this dry-run: the shaped rate is the planned rate")
+	}
+
+	sim, err := simtarget.New(opts.Model, opts.Seed)
+	if err != nil {
+		return nil, err
+	}
+	shaped := walk(plan, sim, func(i int) Chain { return chains[i] })
+	bare, err := simtarget.New(opts.Model, opts.Seed)
+	if err != nil {
+		return nil, err
+	}
+	unshaped := walk(plan, bare, nil)
+
+	rep.Limits = planLimits(plan)
+	rep.Metrics, rep.Unsimulated = reportMetrics(rep.Limits)
+	rep.Ticks = shaped.ticks
+	markBreaches(rep.Ticks, rep.Limits)
+	rep.Breaches = firstBreaches(shaped.ticks, rep.Limits)
+	rep.UnshapedBreaches = firstBreaches(unshaped.ticks, rep.Limits)
+	if len(rep.Breaches) > 0 {
+		rep.FirstBreach = &rep.Breaches[0]
+	}
+	if len(rep.UnshapedBreaches) > 0 {
+		rep.UnshapedFirstBreach = &rep.UnshapedBreaches[0]
+	}
+
+	var start time.Duration
+	for i, ph := range plan.Phases {
+		pr := &PhaseReport{Name: ph.Name, Start: start.Seconds(), Duration: shaped.phaseDur[i].Seconds(),
+			PlannedDuration: ph.Duration.Seconds(), Warmup: ph.Warmup, Concurrency: ph.Concurrency,
+			Peaks: map[string]float64{}, EndedEarly: shaped.endedEarl[i]}
+		if ph.Rate != nil {
+			pr.RateShape = ph.Rate.String()
+		}
+		start += shaped.phaseDur[i]
+		var acts []*ShaperActivity
+		for _, tk := range shaped.ticks {
+			if tk.Phase != ph.Name {
+				continue
+			}
+			pr.PlannedPeak = math.Max(pr.PlannedPeak, tk.Planned)
+			pr.ShapedPeak = math.Max(pr.ShapedPeak, tk.Shaped)
+			pr.PlannedRequests += tk.Planned * rep.TickSeconds
+			pr.ShapedRequests += tk.Shaped * rep.TickSeconds
+			for _, m := range rep.Metrics {
+				v, _ := tk.Sample.Metric(m)
+				pr.Peaks[m] = math.Max(pr.Peaks[m], v)
+			}
+			acts = addActivity(acts, tk)
+		}
+		// The planned request count does not depend on shaping.
+		pr.PlannedRequests = 0
+		for _, tk := range unshaped.ticks {
+			if tk.Phase == ph.Name {
+				pr.PlannedRequests += tk.Planned * rep.TickSeconds
+			}
+		}
+		pr.Shapers = acts
+		for j := range rep.Breaches {
+			if rep.Breaches[j].Phase == ph.Name && pr.FirstBreach == nil {
+				pr.FirstBreach = &rep.Breaches[j]
+			}
+		}
+		for j := range rep.UnshapedBreaches {
+			if rep.UnshapedBreaches[j].Phase == ph.Name && pr.UnshapedFirstBreach == nil {
+				pr.UnshapedFirstBreach = &rep.UnshapedBreaches[j]
+			}
+		}
+		if ph.Warmup {
+			rep.WarmupRequests += pr.ShapedRequests
+		} else {
+			rep.PlannedRequests += pr.PlannedRequests
+			rep.ShapedRequests += pr.ShapedRequests
+		}
+		rep.Phases = append(rep.Phases, pr)
+	}
+	rep.Duration = start.Seconds()
+	var all []*ShaperActivity
+	for _, tk := range shaped.ticks {
+		all = addActivity(all, tk)
+	}
+	rep.Shapers = all
+	rep.Thresholds = evalThresholds(plan, rep)
+	rep.Verdict.Breach = len(rep.Breaches) > 0
+	for _, t := range rep.Thresholds {
+		if t.Status == "fail" {
+			rep.Verdict.ThresholdFail = true
+		}
+	}
+	return rep, nil
+}
+
+// planLimits lists every envelope limit of the plan.
+func planLimits(plan *lang.Plan) []Limit {
+	var out []Limit
+	for _, e := range plan.Envelopes {
+		for _, l := range e.Limits {
+			out = append(out, Limit{Envelope: e.Name, Metric: l.Metric, Max: l.Max, Unit: l.Unit})
+		}
+	}
+	return out
+}
+
+// reportMetrics chooses the metrics to chart: the envelope's (those the
+// simulated target models), then cpu and latency_p99 if absent.
+func reportMetrics(limits []Limit) (metrics, unsimulated []string) {
+	seen := map[string]bool{}
+	for _, l := range limits {
+		if seen[l.Metric] {
+			continue
+		}
+		seen[l.Metric] = true
+		if _, ok := (Sample{}).Metric(l.Metric); !ok {
+			unsimulated = append(unsimulated, l.Metric)
+			continue
+		}
+		metrics = append(metrics, l.Metric)
+	}
+	for _, m := range []string{"cpu", "latency_p99"} {
+		if !seen[m] {
+			metrics = append(metrics, m)
+		}
+	}
+	return metrics, unsimulated
+}
+
+func markBreaches(ticks []Tick, limits []Limit) {
+	for i := range ticks {
+		for _, l := range limits {
+			if v, ok := ticks[i].Sample.Metric(l.Metric); ok && l.Max > 0 && v > l.Max {
+				ticks[i].Breaches = append(ticks[i].Breaches, l.Envelope+"."+l.Metric)
+			}
+		}
+	}
+}
+
+// firstBreaches returns the first tick each limit is exceeded, in time order.
+func firstBreaches(ticks []Tick, limits []Limit) []Breach {
+	var out []Breach
+	for _, l := range limits {
+		if l.Max <= 0 {
+			continue
+		}
+		for _, tk := range ticks {
+			v, ok := tk.Sample.Metric(l.Metric)
+			if !ok {
+				break
+			}
+			if v > l.Max {
+				out = append(out, Breach{Envelope: l.Envelope, Metric: l.Metric, At: tk.T, Phase: tk.Phase, Value: v, Limit: l.Max, Rate: tk.Shaped})
+				break
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
+
+// addActivity folds one tick's decisions into per-shaper activity.
+func addActivity(acts []*ShaperActivity, tk Tick) []*ShaperActivity {
+	for _, d := range tk.Decisions {
+		var a *ShaperActivity
+		for _, x := range acts {
+			if x.Shaper == d.Shaper {
+				a = x
+			}
+		}
+		if a == nil {
+			a = &ShaperActivity{Shaper: d.Shaper, Strategy: d.Strategy, FirstAt: -1, MinRatio: 1}
+			acts = append(acts, a)
+		}
+		if d.Fallback {
+			a.Fallbacks++
+		}
+		if d.Changed == "" {
+			continue
+		}
+		a.Ticks++
+		if a.FirstAt < 0 {
+			a.FirstAt = tk.T
+			a.Reason = d.Reason
+			a.Prediction = d.Prediction
+		}
+		if d.RateBefore > 0 {
+			a.MinRatio = math.Min(a.MinRatio, d.RateAfter/d.RateBefore)
+		}
+	}
+	return acts
+}
+
+// evalThresholds predicts each threshold's value over the shaped run.
+func evalThresholds(plan *lang.Plan, rep *Report) []ThresholdResult {
+	warm := map[string]bool{}
+	for _, ph := range plan.Phases {
+		warm[ph.Name] = ph.Warmup
+	}
+	var out []ThresholdResult
+	for _, th := range plan.Thresholds {
+		r := ThresholdResult{Name: th.Name, Metric: th.Metric, Max: th.Max, Min: th.Min, Window: th.Window.Seconds(), Phase: th.Phase, Abort: th.Abort}
+		var ticks []Tick
+		for _, tk := range rep.Ticks {
+			if (th.Phase == "" && !warm[tk.Phase]) || tk.Phase == th.Phase {
+				ticks = append(ticks, tk)
+			}
+		}
+		if _, ok := (Sample{}).Metric(th.Metric); !ok {
+			r.Status, r.Note = "unknown", "the simulated target does not model "+th.Metric
+			out = append(out, r)
+			continue
+		}
+		if len(ticks) == 0 {
+			r.Status, r.Note = "unknown", "no tick in scope"
+			out = append(out, r)
+			continue
+		}
+		n := len(ticks)
+		if th.Window > 0 {
+			n = max(1, int(math.Ceil(th.Window.Seconds()/rep.TickSeconds)))
+			n = min(n, len(ticks))
+		}
+		first := true
+		for end := n; end <= len(ticks); end++ {
+			v := aggregate(th.Metric, ticks[end-n:end])
+			worse := first
+			if th.Max != nil && v > r.Predicted {
+				worse = true
+			}
+			if th.Max == nil && th.Min != nil && v < r.Predicted {
+				worse = true
+			}
+			if worse {
+				r.Predicted, r.At = v, ticks[end-1].T+rep.TickSeconds
+			}
+			first = false
+		}
+		r.Status = "ok"
+		if th.Max != nil {
+			switch {
+			case r.Predicted > *th.Max:
+				r.Status = "fail"
+			case r.Predicted >= 0.9**th.Max:
+				r.Status = "at_risk"
+			}
+		}
+		if th.Min != nil && r.Status != "fail" {
+			switch {
+			case r.Predicted < *th.Min:
+				r.Status = "fail"
+			case r.Predicted <= 1.1**th.Min && r.Status == "ok":
+				r.Status = "at_risk"
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// aggregate is a metric over a span of ticks, the way a threshold reads
+// it: latency quantiles as the request-weighted quantile of the per-tick
+// quantiles (an approximation of the pooled histogram), error rate as
+// errors over requests, throughput as served requests over time, cpu and
+// memory as their peak.
+func aggregate(metric string, ticks []Tick) float64 {
+	val := func(tk Tick) float64 { v, _ := tk.Sample.Metric(metric); return v }
+	switch {
+	case strings.HasPrefix(metric, "latency_p") || metric == "latency_max":
+		q := map[string]float64{"latency_p50": 0.5, "latency_p90": 0.9, "latency_p95": 0.95, "latency_p99": 0.99, "latency_p999": 0.999, "latency_max": 1}[metric]
+		type wv struct{ v, w float64 }
+		var xs []wv
+		var tw float64
+		for _, tk := range ticks {
+			xs = append(xs, wv{val(tk), tk.Shaped})
+			tw += tk.Shaped
+		}
+		sort.Slice(xs, func(i, j int) bool { return xs[i].v < xs[j].v })
+		if tw == 0 {
+			return xs[len(xs)-1].v
+		}
+		acc := 0.0
+		for _, x := range xs {
+			acc += x.w
+			if acc >= q*tw-1e-12 {
+				return x.v
+			}
+		}
+		return xs[len(xs)-1].v
+	case metric == "error_rate" || metric == "latency_mean" || metric == "latency_avg":
+		var num, den float64
+		for _, tk := range ticks {
+			num += val(tk) * tk.Shaped
+			den += tk.Shaped
+		}
+		if den == 0 {
+			return 0
+		}
+		return num / den
+	case metric == "throughput" || metric == "rps":
+		var s float64
+		for _, tk := range ticks {
+			s += tk.Throughput
+		}
+		return s / float64(len(ticks))
+	}
+	m := 0.0
+	for _, tk := range ticks {
+		m = math.Max(m, val(tk))
+	}
+	return m
+}

@@ -1,0 +1,244 @@
+package dryrun
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/simtarget"
+	"github.com/loadshaper/loadshaper/shapers"
+	"github.com/loadshaper/loadshaper/stdlib"
+)
+
+var show = flag.Bool("show", false, "print the text report of the sample plan")
+
+type ramp struct{ from, to float64 }
+
+func (r ramp) At(el, total time.Duration) float64 {
+	return r.from + (r.to-r.from)*el.Seconds()/total.Seconds()
+}
+func (r ramp) Peak(time.Duration) float64 { return math.Max(r.from, r.to) }
+func (r ramp) String() string             { return "ramp" }
+
+func f(v float64) *float64 { return &v }
+
+// samplePlan ramps a target of capacity 1000 req/s to 1500 req/s.
+func samplePlan() *lang.Plan {
+	return &lang.Plan{
+		Name:      "sample",
+		Envelopes: []*lang.Envelope{{Name: "safe", Limits: []lang.Limit{{Metric: "cpu", Max: 0.8, Unit: "fraction"}, {Metric: "latency_p99", Max: 0.25, Unit: "seconds"}}}},
+		Requests: []*lang.Request{
+			{Name: "browse", Weight: 8, Priority: "low"},
+			{Name: "checkout", Weight: 2, Priority: "critical"},
+		},
+		Phases: []*lang.Phase{
+			{Name: "warm", Duration: 10 * time.Second, Rate: stdlib.Constant(50), Warmup: true},
+			{Name: "ramp", Start: 10 * time.Second, Duration: 100 * time.Second, Rate: ramp{100, 1500}, Shapers: []string{"guard"}},
+		},
+		Thresholds: []*lang.Threshold{
+			{Name: "p99", Metric: "latency_p99", Max: f(0.3)},
+			{Name: "errors", Metric: "error_rate", Max: f(0.01)},
+		},
+		Simulate: &lang.Simulate{Capacity: 1000, Cores: 2, BaseLatency: 2 * time.Millisecond},
+	}
+}
+
+func mustRun(t *testing.T, plan *lang.Plan, o Options) *Report {
+	t.Helper()
+	if o.Model.Cores == 0 {
+		m, src, err := FromSimulate(plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Model, o.Source = m, src
+	}
+	r, err := Run(plan, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestRampPastCapacityBreachesWhereTheModelSays(t *testing.T) {
+	r := mustRun(t, samplePlan(), Options{Seed: 1})
+	if r.FirstBreach == nil || r.FirstBreach.Metric != "cpu" {
+		t.Fatalf("first breach = %+v, want cpu", r.FirstBreach)
+	}
+	// cpu = rate/1000 reaches 0.8 at 800 req/s: 50 s into the ramp (100 + 14·t),
+	// plus the 10 s warm-up; the 5 s rate() window delays it by ~2 s.
+	if at := r.FirstBreach.At; at < 60 || at > 64 {
+		t.Fatalf("cpu breach at %gs, want 60–64s", at)
+	}
+	if !r.Verdict.Breach || !r.Verdict.ThresholdFail {
+		t.Fatalf("verdict %+v: a ramp to 150%% of capacity must breach and fail p99", r.Verdict)
+	}
+	if r.Duration != 110 || len(r.Ticks) != 110 {
+		t.Fatalf("duration %g with %d ticks, want 110", r.Duration, len(r.Ticks))
+	}
+	// Requests: ramp 100→1500 over 100 s averages ~800 req/s.
+	if math.Abs(r.PlannedRequests-79300) > 1000 || r.WarmupRequests != 500 {
+		t.Fatalf("planned %g requests (warm-up %g)", r.PlannedRequests, r.WarmupRequests)
+	}
+	if len(r.Notes) == 0 || !strings.Contains(r.Notes[0], "not wired") {
+		t.Fatalf("a plan naming shapers, run without a chain, must say so: %v", r.Notes)
+	}
+}
+
+func TestSameSeedSameReport(t *testing.T) {
+	p := samplePlan()
+	p.Simulate.Noise = 0.1
+	a, _ := json.Marshal(mustRun(t, p, Options{Seed: 3}))
+	b, _ := json.Marshal(mustRun(t, p, Options{Seed: 3}))
+	c, _ := json.Marshal(mustRun(t, p, Options{Seed: 4}))
+	if !bytes.Equal(a, b) {
+		t.Fatal("same seed, different reports")
+	}
+	if bytes.Equal(a, c) {
+		t.Fatal("different seeds, identical noisy reports")
+	}
+}
+
+// capAt is a test chain: a stand-in for a shaper that caps the rate.
+type capAt float64
+
+func (c capAt) Shape(st *TickState, in shapers.Instruction) (shapers.Instruction, []shapers.Decision) {
+	out := in.Clone()
+	d := shapers.Decision{Tick: st.Tick, Shaper: "guard", Strategy: "test", RateBefore: in.Rate, RateAfter: in.Rate}
+	if in.Rate > float64(c) {
+		out.Rate = float64(c)
+		d.RateAfter, d.Changed, d.Reason = out.Rate, "rate", "cap"
+	}
+	return out, []shapers.Decision{d}
+}
+
+func TestChainShapesAndIsReported(t *testing.T) {
+	p := samplePlan()
+	r := mustRun(t, p, Options{Seed: 1, Chains: func(_ *lang.Plan, ph *lang.Phase) (Chain, error) {
+		if len(ph.Shapers) == 0 {
+			return nil, nil
+		}
+		return capAt(700), nil
+	}})
+	if r.Verdict.Breach {
+		t.Fatalf("a chain capping at 70%% of capacity must keep cpu under 80%%: %+v", r.FirstBreach)
+	}
+	if r.UnshapedFirstBreach == nil {
+		t.Fatal("the unshaped run must still report where the plan would breach")
+	}
+	ramp := r.Phases[1]
+	if ramp.ShapedPeak != 700 || ramp.PlannedPeak < 1400 {
+		t.Fatalf("peaks planned/shaped = %g/%g", ramp.PlannedPeak, ramp.ShapedPeak)
+	}
+	if len(ramp.Shapers) != 1 || ramp.Shapers[0].Reason != "cap" || ramp.Shapers[0].FirstAt < 10 {
+		t.Fatalf("shaper activity %+v", ramp.Shapers)
+	}
+	if r.ShapedRequests >= r.PlannedRequests {
+		t.Fatalf("shaped %g >= planned %g", r.ShapedRequests, r.PlannedRequests)
+	}
+}
+
+func TestShedReducesTheRateByPriorityShare(t *testing.T) {
+	p := samplePlan()
+	in := shapers.Instruction{Rate: 1000, Mix: requestMix(p), Shed: map[string]float64{"low": 0.5}}
+	if got := effectiveRate(in, p); got != 600 {
+		t.Fatalf("shedding half of the low class (80%% of the mix) leaves %g req/s, want 600", got)
+	}
+}
+
+func TestGrowthIntentAndSpike(t *testing.T) {
+	p := &lang.Plan{Name: "g",
+		Intents: []*lang.Intent{{Name: "more", Kind: "growth", At: 5 * time.Second, Growth: 2}},
+		Phases: []*lang.Phase{{Name: "a", Duration: 20 * time.Second, Rate: stdlib.Constant(100),
+			Chaos: []*lang.Chaos{{Kind: "spike", At: 10 * time.Second, Duration: 2 * time.Second, Factor: 3}}}}}
+	r := mustRun(t, p, Options{Model: simtarget.Model{Cores: 1, CostPerRequest: 0.0001}})
+	want := map[int]float64{0: 100, 5: 200, 10: 600, 11: 600, 12: 200}
+	for i, w := range want {
+		if r.Ticks[i].Planned != w {
+			t.Errorf("tick %d planned %g, want %g", i, r.Ticks[i].Planned, w)
+		}
+	}
+}
+
+func TestClosedModelRateFollowsLatency(t *testing.T) {
+	p := &lang.Plan{Name: "c", Phases: []*lang.Phase{{Name: "users", Duration: 10 * time.Second, Concurrency: 10, ThinkTime: 90 * time.Millisecond}}}
+	r := mustRun(t, p, Options{Model: simtarget.Model{Cores: 1, CostPerRequest: 0.001, BaseLatency: 9 * time.Millisecond}})
+	last := r.Ticks[len(r.Ticks)-1]
+	// 10 users, 90 ms think + ~10 ms response: ~100 req/s.
+	if last.Shaped < 85 || last.Shaped > 100 {
+		t.Fatalf("closed-model rate %g, want ~100 req/s", last.Shaped)
+	}
+}
+
+func TestThresholdsWindowAndStatus(t *testing.T) {
+	p := samplePlan()
+	p.Phases[1].Rate = stdlib.Constant(500)
+	p.Thresholds = []*lang.Threshold{
+		{Name: "p99", Metric: "latency_p99", Max: f(0.3)},
+		{Name: "tput", Metric: "throughput", Min: f(490)},
+		{Name: "disk", Metric: "disk_io", Max: f(1)},
+		{Name: "warm-only", Metric: "throughput", Min: f(100), Phase: "warm", Window: 5 * time.Second},
+	}
+	r := mustRun(t, p, Options{})
+	got := map[string]string{}
+	for _, th := range r.Thresholds {
+		got[th.Name] = th.Status
+	}
+	want := map[string]string{"p99": "ok", "tput": "at_risk", "disk": "unknown", "warm-only": "fail"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("threshold %s: %s, want %s", k, got[k], w)
+		}
+	}
+	if r.Verdict.Breach {
+		t.Errorf("a constant half-capacity rate breached: %+v", r.FirstBreach)
+	}
+}
+
+func TestTextAndJSONOutputs(t *testing.T) {
+	r := mustRun(t, samplePlan(), Options{Seed: 1})
+	var b bytes.Buffer
+	if err := WriteText(&b, r, TextOptions{Charts: true}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if *show {
+		os.Stdout.WriteString(out)
+	}
+	for _, want := range []string{"Simulated target: the plan's simulate block", "BREACHED at", "safe.cpu ≤ 80%", "FAILS", "rate (req/s)", "┄", "█"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q", want)
+		}
+	}
+	b.Reset()
+	if err := WriteJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Ticks []map[string]any `json:"ticks"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Ticks) != 110 || back.Ticks[50]["cpu"] == nil || back.Ticks[50]["planned_rate"] == nil {
+		t.Fatalf("json ticks: %d, tick 50 = %v", len(back.Ticks), back.Ticks[50])
+	}
+}
+
+func TestErrors(t *testing.T) {
+	if _, err := Run(nil, Options{}); err == nil {
+		t.Error("nil plan")
+	}
+	if _, err := Run(&lang.Plan{Name: "x"}, Options{Model: simtarget.Model{Cores: 1, CostPerRequest: 1}}); err == nil {
+		t.Error("no phase")
+	}
+	p := samplePlan()
+	if _, err := Run(p, Options{Model: simtarget.Model{Cores: 1}}); err == nil {
+		t.Error("bad model")
+	}
+}

@@ -1,0 +1,64 @@
+package dryrun
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/simtarget"
+)
+
+// FromSimulate is the simulated target of a plan without usable history:
+// its simulate block, or the documented defaults when it has none.
+func FromSimulate(plan *lang.Plan) (simtarget.Model, Source, error) {
+	m, err := simtarget.FromSimulate(plan.Simulate)
+	if err != nil {
+		return m, Source{}, err
+	}
+	src := Source{Kind: "simulate", Detail: "no history of this plan"}
+	if plan.Simulate == nil {
+		src = Source{Kind: "default", Detail: fmt.Sprintf("no history of this plan and no simulate block: an illustrative target (1 core, %s per request); add a simulate block or run the plan once for real", simtarget.DefaultCost)}
+	}
+	adapt(plan, &m)
+	return m, src, nil
+}
+
+// adapt fits a model to the plan around it: the target's timeout, the
+// window of the cpu query (a rate() over 10s lags by that much), and the
+// deployment intents (each request costs Change times as much from At on).
+func adapt(plan *lang.Plan, m *simtarget.Model) {
+	if len(plan.Targets) > 0 {
+		t := plan.Targets[0]
+		if t.Timeout > 0 {
+			m.Timeout = t.Timeout
+		}
+		for _, src := range t.Metrics {
+			if w := queryWindow(src.Queries["cpu"]); w > 0 {
+				m.CPUWindow = w
+			}
+		}
+	}
+	m.CostChanges = nil
+	for _, in := range plan.Intents {
+		if in.Kind == "deployment" && in.Change > 0 && (in.Metric == "" || in.Metric == "cpu") {
+			m.CostChanges = append(m.CostChanges, simtarget.CostChange{At: in.At, Factor: in.Change})
+		}
+	}
+}
+
+var rangeRE = regexp.MustCompile(`\[(\d+)(ms|s|m|h)\]`)
+
+// queryWindow is the range of the first range selector in a PromQL query,
+// e.g. 10s for rate(x[10s]); 0 when there is none.
+func queryWindow(q string) time.Duration {
+	m := rangeRE.FindStringSubmatch(q)
+	if m == nil {
+		return 0
+	}
+	d, err := time.ParseDuration(m[1] + m[2])
+	if err != nil {
+		return 0
+	}
+	return d
+}

@@ -1,0 +1,419 @@
+// Package simtarget is the simulated system under test that `loadshaper
+// plan` runs a plan against: given the offered arrival rate of each control
+// tick it returns the metrics a real target would have reported (CPU as a
+// fraction of its cores, lagged like a Prometheus rate() window; memory from
+// Little's law; latency quantiles from an M/M/c queue that blows up near
+// capacity; errors once the backlog outlives the timeout).
+//
+// It is deterministic for a given seed and reads no clock: time is a
+// parameter. It imports lang (to read a plan's simulate block) and nothing
+// with I/O.
+package simtarget
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+)
+
+// Sample is what the simulated target reports at the end of one tick.
+// CPU and ErrorRate are fractions, Memory is bytes, latencies are seconds,
+// Throughput is served requests per second.
+type Sample struct {
+	CPU         float64 `json:"cpu"`
+	Memory      float64 `json:"memory"`
+	LatencyP50  float64 `json:"latency_p50"`
+	LatencyP90  float64 `json:"latency_p90"`
+	LatencyP95  float64 `json:"latency_p95"`
+	LatencyP99  float64 `json:"latency_p99"`
+	LatencyP999 float64 `json:"latency_p999"`
+	LatencyMean float64 `json:"latency_mean"`
+	ErrorRate   float64 `json:"error_rate"`
+	Throughput  float64 `json:"throughput"`
+	Connections float64 `json:"connections"` // open connections (Little's law)
+}
+
+// Metrics are the metric names a Sample answers, in report order.
+var Metrics = []string{"cpu", "memory", "latency_p50", "latency_p90", "latency_p95", "latency_p99", "latency_p999", "latency_mean", "error_rate", "throughput"}
+
+// Metric returns the named metric and whether the simulator knows it.
+// latency_max is answered with p99.9, the largest quantile modelled.
+func (s Sample) Metric(name string) (float64, bool) {
+	switch name {
+	case "cpu":
+		return s.CPU, true
+	case "memory":
+		return s.Memory, true
+	case "latency_p50":
+		return s.LatencyP50, true
+	case "latency_p90":
+		return s.LatencyP90, true
+	case "latency_p95":
+		return s.LatencyP95, true
+	case "latency_p99":
+		return s.LatencyP99, true
+	case "latency_p999", "latency_max":
+		return s.LatencyP999, true
+	case "latency_mean", "latency_avg":
+		return s.LatencyMean, true
+	case "error_rate":
+		return s.ErrorRate, true
+	case "throughput", "rps":
+		return s.Throughput, true
+	case "connections", "concurrency":
+		return s.Connections, true
+	}
+	return 0, false
+}
+
+// Target is a simulated system under test. Step advances it by dt under
+// the offered arrival rate (requests per second) at run time at, and
+// returns what it reports at the end of the step. Steps must be called
+// with non-decreasing at.
+type Target interface {
+	Step(at, dt time.Duration, rate float64) Sample
+}
+
+// Model is the parametric target: every source of a simulated target
+// (a simulate block, a fit to earlier runs, an imported history) ends up
+// as one Model, so the dry-run behaves the same whichever it came from.
+type Model struct {
+	Cores          float64       // cores the target may use (> 0)
+	BaseCPU        float64       // cpu fraction at zero load
+	CostPerRequest float64       // CPU seconds per request
+	CPUQuadratic   float64       // extra cpu fraction per (req/s)², from a fitted curve; 0 for a simulate block
+	BaseLatency    time.Duration // latency added to every request (network, fixed work)
+	BaseMemory     float64       // bytes at zero load
+	MemoryPerConn  float64       // bytes per open connection
+	MemoryPerRate  float64       // bytes per req/s, from a fitted curve (memory that is not per connection)
+	Noise          float64       // relative noise of every metric (0.05 = 5%)
+	Timeout        time.Duration // a request queued longer than this fails; default 30s
+	CPUWindow      time.Duration // the window of the rate() the cpu metric is read through; default 5s
+
+	// LatencyCurve, when set, replaces the M/M/c latency: p99 (seconds) as a
+	// function of utilisation, fitted to earlier runs. P50Ratio scales it
+	// down to the median.
+	LatencyCurve *Curve
+	P50Ratio     float64
+
+	// Capacity change: from CapacityChangeAt on, capacity is multiplied by
+	// CapacityChangeTo (each request costs 1/CapacityChangeTo as much CPU).
+	CapacityChangeAt time.Duration
+	CapacityChangeTo float64
+
+	// Background is a metric series the target carries regardless of the
+	// offered load (an imported history's level or forecast), added to cpu
+	// and memory; index = tick. Nil = none.
+	BackgroundCPU    []float64
+	BackgroundMemory []float64
+
+	// CostChanges scale the CPU cost per request from a time on
+	// (deployment intents: 1.2 = each request costs 20% more).
+	CostChanges []CostChange
+}
+
+// CostChange scales the CPU cost per request from At on.
+type CostChange struct {
+	At     time.Duration
+	Factor float64
+}
+
+// Curve is a latency curve fitted to earlier runs:
+// p99 = Base + K·u/(1−u), u the CPU utilisation (clamped below 1).
+type Curve struct {
+	Base float64 // seconds
+	K    float64 // seconds
+}
+
+// At returns the curve's p99 at utilisation u.
+func (c Curve) At(u float64) float64 {
+	u = math.Min(math.Max(u, 0), 0.995)
+	return c.Base + c.K*u/(1-u)
+}
+
+// Default values of a simulate block's fields and of a plan without one.
+const (
+	DefaultCores       = 1.0
+	DefaultCost        = 2 * time.Millisecond
+	DefaultBaseLatency = time.Millisecond
+	DefaultBaseMemory  = 64 << 20
+	DefaultMemPerConn  = 64 << 10
+	DefaultTimeout     = 30 * time.Second
+	DefaultCPUWindow   = 5 * time.Second
+)
+
+// FromSimulate builds the Model a plan's simulate block describes. cost is
+// taken from cost_per_request; when only capacity is given, a request costs
+// cores/capacity CPU seconds (so cpu = 1.0 at the stated capacity).
+func FromSimulate(s *lang.Simulate) (Model, error) {
+	m := Model{
+		Cores:         DefaultCores,
+		BaseLatency:   DefaultBaseLatency,
+		BaseMemory:    DefaultBaseMemory,
+		MemoryPerConn: DefaultMemPerConn,
+	}
+	if s == nil {
+		m.CostPerRequest = DefaultCost.Seconds()
+		return m, m.validate()
+	}
+	if s.Cores < 0 || s.Capacity < 0 || s.CostPerRequest < 0 || s.BaseLatency < 0 {
+		return m, fmt.Errorf("simulated target: cores, capacity, cost_per_request and base_latency must not be negative")
+	}
+	if s.Cores > 0 {
+		m.Cores = s.Cores
+	}
+	m.BaseCPU = s.BaseCPU
+	switch {
+	case s.CostPerRequest > 0:
+		m.CostPerRequest = s.CostPerRequest.Seconds()
+	case s.Capacity > 0:
+		m.CostPerRequest = m.Cores * (1 - m.BaseCPU) / s.Capacity
+	default:
+		m.CostPerRequest = DefaultCost.Seconds()
+	}
+	if s.BaseLatency > 0 {
+		m.BaseLatency = s.BaseLatency
+	}
+	if s.BaseMemory > 0 {
+		m.BaseMemory = s.BaseMemory
+	}
+	if s.MemoryPerConn > 0 {
+		m.MemoryPerConn = s.MemoryPerConn
+	}
+	m.Noise = s.Noise
+	m.CapacityChangeAt = s.CapacityChangeAt
+	m.CapacityChangeTo = s.CapacityChangeTo
+	return m, m.validate()
+}
+
+func (m Model) validate() error {
+	switch {
+	case !(m.Cores > 0) || math.IsInf(m.Cores, 0):
+		return fmt.Errorf("simulated target: cores must be > 0, got %g", m.Cores)
+	case m.BaseCPU < 0 || m.BaseCPU >= 1 || math.IsNaN(m.BaseCPU):
+		return fmt.Errorf("simulated target: base_cpu must be in [0, 1), got %g", m.BaseCPU)
+	case !(m.CostPerRequest > 0) || math.IsInf(m.CostPerRequest, 0):
+		return fmt.Errorf("simulated target: cost per request must be > 0, got %gs", m.CostPerRequest)
+	case m.Noise < 0 || m.Noise > 1 || math.IsNaN(m.Noise):
+		return fmt.Errorf("simulated target: noise must be in [0, 1], got %g", m.Noise)
+	case m.CapacityChangeTo < 0 || math.IsNaN(m.CapacityChangeTo):
+		return fmt.Errorf("simulated target: capacity_change_to must be >= 0, got %g", m.CapacityChangeTo)
+	case m.BaseMemory < 0 || m.MemoryPerConn < 0:
+		return fmt.Errorf("simulated target: memory figures must be >= 0")
+	}
+	for _, c := range m.CostChanges {
+		if !(c.Factor > 0) {
+			return fmt.Errorf("simulated target: a cost change factor must be > 0, got %g", c.Factor)
+		}
+	}
+	return nil
+}
+
+// Capacity is the largest rate (requests per second) the target serves at
+// run time at: where cpu reaches 1.
+func (m Model) Capacity(at time.Duration) float64 {
+	cost := m.cost(at)
+	head := 1 - m.BaseCPU
+	if m.CPUQuadratic > 0 {
+		// base + b·r + c·r² = 1  →  r = (−b + √(b² + 4c·head)) / 2c
+		b := cost / m.Cores
+		return (-b + math.Sqrt(b*b+4*m.CPUQuadratic*head)) / (2 * m.CPUQuadratic)
+	}
+	return head * m.Cores / cost
+}
+
+func (m Model) cost(at time.Duration) float64 {
+	c := m.CostPerRequest
+	if m.CapacityChangeAt > 0 && at >= m.CapacityChangeAt && m.CapacityChangeTo > 0 {
+		c /= m.CapacityChangeTo
+	}
+	for _, ch := range m.CostChanges {
+		if at >= ch.At {
+			c *= ch.Factor
+		}
+	}
+	return c
+}
+
+// New returns a simulated target running m, seeded for its noise.
+func New(m Model, seed int64) (*Sim, error) {
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	if m.Timeout <= 0 {
+		m.Timeout = DefaultTimeout
+	}
+	if m.CPUWindow <= 0 {
+		m.CPUWindow = DefaultCPUWindow
+	}
+	return &Sim{m: m, rng: rand.New(rand.NewPCG(uint64(seed), 0x10ad5a9e))}, nil
+}
+
+// Sim is a running simulated target. Not safe for concurrent use.
+type Sim struct {
+	m       Model
+	rng     *rand.Rand
+	backlog float64   // requests queued beyond what the target could serve
+	cpuHist []float64 // true cpu of the last ticks, for the rate() window
+	cpuDts  []float64
+	tick    int
+}
+
+// Model returns the model the target runs.
+func (s *Sim) Model() Model { return s.m }
+
+// Step implements Target.
+func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
+	m := s.m
+	sec := dt.Seconds()
+	if sec <= 0 {
+		sec = 1
+	}
+	if rate < 0 || math.IsNaN(rate) {
+		rate = 0
+	}
+	capacity := m.Capacity(at)
+	bg := func(series []float64) float64 {
+		if len(series) == 0 {
+			return 0
+		}
+		return series[min(s.tick, len(series)-1)]
+	}
+
+	// Backlog: what arrives beyond capacity queues; what has queued longer
+	// than the timeout fails.
+	var dropped float64
+	if capacity > 0 {
+		s.backlog = math.Max(0, s.backlog+(rate-capacity)*sec)
+		if maxQ := m.Timeout.Seconds() * capacity; s.backlog > maxQ {
+			dropped = s.backlog - maxQ
+			s.backlog = maxQ
+		}
+	} else {
+		dropped = rate * sec
+	}
+	served := math.Min(rate, capacity)
+	if s.backlog > 0 {
+		served = capacity
+	}
+
+	// True CPU, then read through the rate() window.
+	cpu := m.BaseCPU + served*m.cost(at)/m.Cores + m.CPUQuadratic*served*served + bg(m.BackgroundCPU)
+	cpu = math.Min(cpu, 1)
+	s.cpuHist = append(s.cpuHist, cpu)
+	s.cpuDts = append(s.cpuDts, sec)
+	var win, sum, w float64
+	for i := len(s.cpuHist) - 1; i >= 0 && win < m.CPUWindow.Seconds()-1e-9; i-- {
+		sum += s.cpuHist[i] * s.cpuDts[i]
+		w += s.cpuDts[i]
+		win += s.cpuDts[i]
+	}
+	if keep := 64; len(s.cpuHist) > 4*keep {
+		s.cpuHist = append([]float64(nil), s.cpuHist[len(s.cpuHist)-keep:]...)
+		s.cpuDts = append([]float64(nil), s.cpuDts[len(s.cpuDts)-keep:]...)
+	}
+	reported := sum / w
+
+	// Latency: M/M/c below capacity (c = the cores, service rate so that c
+	// servers serve `capacity`), plus the backlog's wait once saturated.
+	util := 0.0
+	if capacity > 0 {
+		util = math.Min(rate/capacity, 0.995)
+	}
+	backlogWait := 0.0
+	if capacity > 0 {
+		backlogWait = s.backlog / capacity
+	}
+	base := m.BaseLatency.Seconds()
+	var q [5]float64 // p50 p90 p95 p99 p99.9
+	quantiles := [5]float64{0.5, 0.9, 0.95, 0.99, 0.999}
+	var mean float64
+	if m.LatencyCurve != nil {
+		p99 := m.LatencyCurve.At(util) + backlogWait
+		ratio := m.P50Ratio
+		if ratio <= 0 || ratio > 1 {
+			ratio = 0.5
+		}
+		// Interpolate the other quantiles on a log scale between p50 and p99.
+		p50 := p99 * ratio
+		for i, qq := range quantiles {
+			f := math.Log(1/(1-qq)) / math.Log(100) // 0.15 at p50, 1 at p99
+			f = (f - math.Log(2)/math.Log(100)) / (1 - math.Log(2)/math.Log(100))
+			q[i] = p50 * math.Pow(p99/p50, f)
+		}
+		mean = (p50 + p99) / 2
+	} else {
+		c := math.Max(1, math.Ceil(m.Cores))
+		mu := capacity / c // per server
+		if mu <= 0 {
+			mu = 1 / m.CostPerRequest
+		}
+		lambda := util * capacity
+		pw := erlangC(c, lambda/mu)
+		gap := c*mu - lambda
+		for i, qq := range quantiles {
+			wait := 0.0
+			if pw > 1-qq && gap > 0 {
+				wait = math.Log(pw/(1-qq)) / gap
+			}
+			q[i] = base + -math.Log(1-qq)/mu + wait + backlogWait
+		}
+		mean = base + 1/mu + pw/gap + backlogWait
+	}
+
+	conns := rate * mean
+	mem := m.BaseMemory + m.MemoryPerConn*conns + m.MemoryPerRate*served + bg(m.BackgroundMemory)
+
+	errRate := 0.0
+	if rate > 0 {
+		errRate = math.Min(1, dropped/(rate*sec))
+	}
+	out := Sample{
+		CPU:         math.Min(s.noisy(reported), 1),
+		Memory:      s.noisy(mem),
+		LatencyP50:  s.noisy(q[0]),
+		LatencyP90:  s.noisy(q[1]),
+		LatencyP95:  s.noisy(q[2]),
+		LatencyP99:  s.noisy(q[3]),
+		LatencyP999: s.noisy(q[4]),
+		LatencyMean: mean,
+		ErrorRate:   errRate,
+		Throughput:  math.Max(0, rate-dropped/sec),
+		Connections: conns,
+	}
+	// Noise must not reorder the quantiles.
+	out.LatencyP90 = math.Max(out.LatencyP90, out.LatencyP50)
+	out.LatencyP95 = math.Max(out.LatencyP95, out.LatencyP90)
+	out.LatencyP99 = math.Max(out.LatencyP99, out.LatencyP95)
+	out.LatencyP999 = math.Max(out.LatencyP999, out.LatencyP99)
+	s.tick++
+	return out
+}
+
+func (s *Sim) noisy(v float64) float64 {
+	if s.m.Noise == 0 {
+		return v
+	}
+	return math.Max(0, v*(1+s.m.Noise*s.rng.NormFloat64()))
+}
+
+// erlangC is the probability that an arrival waits in an M/M/c queue with
+// c servers and offered load a = λ/μ (in servers), from the Erlang B
+// recursion, which stays stable for large c.
+func erlangC(c, a float64) float64 {
+	if a <= 0 {
+		return 0
+	}
+	rho := a / c
+	if rho >= 1 {
+		return 1
+	}
+	b := 1.0
+	for k := 1.0; k <= c; k++ {
+		b = a * b / (k + a*b)
+	}
+	return b / (1 - rho*(1-b))
+}

@@ -1,0 +1,189 @@
+package simtarget
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+)
+
+func mustSim(t *testing.T, m Model, seed int64) *Sim {
+	t.Helper()
+	s, err := New(m, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func steady(s *Sim, rate float64, ticks int) Sample {
+	var out Sample
+	for i := 0; i < ticks; i++ {
+		out = s.Step(time.Duration(s.tick)*time.Second, time.Second, rate)
+	}
+	return out
+}
+
+func TestCPUIsRateTimesCostOverCores(t *testing.T) {
+	m, err := FromSimulate(&lang.Simulate{Cores: 2, BaseCPU: 0.1, CostPerRequest: 4 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := steady(mustSim(t, m, 1), 200, 10).CPU
+	want := 0.1 + 200*0.004/2
+	if math.Abs(got-want) > 1e-9 {
+		t.Fatalf("cpu at 200 req/s = %g, want %g", got, want)
+	}
+	if c := m.Capacity(0); math.Abs(c-0.9*2/0.004) > 1e-9 {
+		t.Fatalf("capacity %g, want %g", c, 0.9*2/0.004)
+	}
+}
+
+func TestCapacityOnlyMeansCPUOneAtCapacity(t *testing.T) {
+	m, err := FromSimulate(&lang.Simulate{Capacity: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := steady(mustSim(t, m, 1), 250, 10).CPU; math.Abs(got-0.5) > 1e-9 {
+		t.Fatalf("cpu at half capacity = %g, want 0.5", got)
+	}
+}
+
+func TestCPULagsLikeARateWindow(t *testing.T) {
+	m, _ := FromSimulate(&lang.Simulate{Capacity: 1000})
+	m.CPUWindow = 5 * time.Second
+	s := mustSim(t, m, 1)
+	steady(s, 0, 10)
+	first := s.Step(10*time.Second, time.Second, 500).CPU
+	if math.Abs(first-0.1) > 1e-9 { // one second of 0.5 in a 5 s window
+		t.Fatalf("cpu one tick after a step to 0.5 = %g, want 0.1 (lagged)", first)
+	}
+	after := steady(s, 500, 4).CPU
+	if math.Abs(after-0.5) > 1e-9 {
+		t.Fatalf("cpu after the window = %g, want 0.5", after)
+	}
+}
+
+func TestMM1MeanIsFiveServiceTimesAtRho08(t *testing.T) {
+	m := Model{Cores: 1, CostPerRequest: 0.01} // μ = 100/s
+	s := mustSim(t, m, 1)
+	got := steady(s, 80, 3).LatencyMean
+	if want := 1 / (100.0 - 80); math.Abs(got-want) > 1e-9 {
+		t.Fatalf("M/M/1 mean response at ρ=0.8 = %g, want %g", got, want)
+	}
+}
+
+func TestLatencyBlowsUpNearCapacity(t *testing.T) {
+	m, _ := FromSimulate(&lang.Simulate{Cores: 4, Capacity: 1000, BaseLatency: 2 * time.Millisecond})
+	prev := 0.0
+	var at50, at95 float64
+	for _, r := range []float64{100, 300, 500, 700, 900, 950, 990} {
+		p99 := steady(mustSim(t, m, 1), r, 3).LatencyP99
+		if p99 <= prev {
+			t.Fatalf("p99 not increasing with rate: %g at %g req/s after %g", p99, r, prev)
+		}
+		prev = p99
+		switch r {
+		case 500:
+			at50 = p99
+		case 950:
+			at95 = p99
+		}
+	}
+	if at95 < 3*at50 {
+		t.Fatalf("p99 at 95%% load (%g) should be far above p99 at 50%% (%g)", at95, at50)
+	}
+}
+
+func TestPastCapacityErrorsAndThroughputCaps(t *testing.T) {
+	m, _ := FromSimulate(&lang.Simulate{Capacity: 100})
+	m.Timeout = 2 * time.Second
+	s := mustSim(t, m, 1)
+	first := s.Step(0, time.Second, 150)
+	if first.ErrorRate != 0 {
+		t.Fatalf("errors before the backlog outlives the timeout: %g", first.ErrorRate)
+	}
+	last := steady(s, 150, 10)
+	if math.Abs(last.Throughput-100) > 1e-6 {
+		t.Fatalf("throughput past capacity = %g, want 100", last.Throughput)
+	}
+	if math.Abs(last.ErrorRate-50.0/150) > 1e-6 {
+		t.Fatalf("error rate = %g, want %g", last.ErrorRate, 50.0/150)
+	}
+	if last.LatencyP99 < 2 {
+		t.Fatalf("p99 while saturated = %gs, want at least the 2s timeout", last.LatencyP99)
+	}
+	// Relief drains the backlog.
+	if got := steady(s, 10, 10); got.ErrorRate != 0 || got.LatencyP99 > 0.1 {
+		t.Fatalf("after relief: %+v", got)
+	}
+}
+
+func TestMemoryFollowsLittlesLaw(t *testing.T) {
+	m := Model{Cores: 1, CostPerRequest: 0.001, BaseMemory: 1000, MemoryPerConn: 10, BaseLatency: 99 * time.Millisecond}
+	got := steady(mustSim(t, m, 1), 100, 3)
+	conns := 100 * got.LatencyMean
+	if want := 1000 + 10*conns; math.Abs(got.Memory-want) > 1e-6 || conns < 10 {
+		t.Fatalf("memory %g, want %g (%g connections)", got.Memory, want, conns)
+	}
+}
+
+func TestCapacityChange(t *testing.T) {
+	m, _ := FromSimulate(&lang.Simulate{Capacity: 1000, CapacityChangeAt: 30 * time.Second, CapacityChangeTo: 0.5})
+	if a, b := m.Capacity(29*time.Second), m.Capacity(30*time.Second); a != 1000 || b != 500 {
+		t.Fatalf("capacity before/after the change = %g/%g, want 1000/500", a, b)
+	}
+}
+
+func TestDeterministicPerSeed(t *testing.T) {
+	m, _ := FromSimulate(&lang.Simulate{Capacity: 1000, Noise: 0.1})
+	run := func(seed int64) []Sample {
+		s := mustSim(t, m, seed)
+		var out []Sample
+		for i := 0; i < 20; i++ {
+			out = append(out, s.Step(time.Duration(i)*time.Second, time.Second, 400))
+		}
+		return out
+	}
+	a, b, c := run(7), run(7), run(8)
+	same := true
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("same seed, different tick %d: %+v vs %+v", i, a[i], b[i])
+		}
+		if a[i] != c[i] {
+			same = false
+		}
+	}
+	if same {
+		t.Fatal("different seeds gave identical noisy series")
+	}
+}
+
+func TestBadSimulateBlocks(t *testing.T) {
+	for _, s := range []*lang.Simulate{
+		{Cores: -1, Capacity: 10},
+		{BaseCPU: 1, Capacity: 10},
+		{Capacity: 10, Noise: 2},
+		{Capacity: 10, CapacityChangeTo: -1},
+	} {
+		if _, err := FromSimulate(s); err == nil {
+			t.Errorf("no error for %+v", s)
+		}
+	}
+	if _, err := New(Model{Cores: 1}, 1); err == nil {
+		t.Error("no error for a zero cost per request")
+	}
+}
+
+func TestFittedCurve(t *testing.T) {
+	m := Model{Cores: 1, CostPerRequest: 0.001, LatencyCurve: &Curve{Base: 0.01, K: 0.01}, P50Ratio: 0.4}
+	got := steady(mustSim(t, m, 1), 500, 6) // u = 0.5 → p99 = 0.02
+	if math.Abs(got.LatencyP99-0.02) > 1e-9 || math.Abs(got.LatencyP50-0.008) > 1e-9 {
+		t.Fatalf("fitted curve p99/p50 = %g/%g, want 0.02/0.008", got.LatencyP99, got.LatencyP50)
+	}
+	if !(got.LatencyP90 > got.LatencyP50 && got.LatencyP90 < got.LatencyP99) {
+		t.Fatalf("interpolated p90 %g not between p50 and p99", got.LatencyP90)
+	}
+}
