@@ -18,6 +18,7 @@ import (
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/runtime/simtarget"
+	"github.com/loadshaper/loadshaper/shapers"
 )
 
 // Options are the inputs of a dry-run besides the plan.
@@ -26,9 +27,9 @@ type Options struct {
 	// Model is the simulated target; Source says where it came from.
 	Model  simtarget.Model
 	Source Source
-	// Chains builds a phase's shaper chain; nil runs without shapers (and
-	// says so in the report's notes when the plan names some).
-	Chains func(plan *lang.Plan, phase *lang.Phase) (Chain, error)
+	// Links builds a phase's shapers, in chain order; nil = Links (the
+	// plan's own shaper blocks, built by the shapers package).
+	Links func(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error)
 }
 
 // Run predicts the outcome of plan.
@@ -47,35 +48,39 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 	rep.Source.Model = opts.Model
 	rep.PlannedDuration = plan.TotalDuration().Seconds()
 
-	chains := make([]Chain, len(plan.Phases))
-	named := false
+	build := opts.Links
+	if build == nil {
+		build = Links
+	}
+	links := make([][]shapers.Link, len(plan.Phases))
 	for i, ph := range plan.Phases {
-		if len(ph.Shapers) > 0 {
-			named = true
-		}
-		if opts.Chains == nil {
-			continue
-		}
-		c, err := opts.Chains(plan, ph)
+		l, err := build(plan, ph)
 		if err != nil {
 			return nil, fmt.Errorf("phase %q: %w", ph.Name, err)
 		}
-		chains[i] = c
+		links[i] = l
 	}
-	if named && opts.Chains == nil {
-		rep.Notes = append(rep.Notes, "shapers are not wired into this dry-run: the shaped rate is the planned rate")
+	lag := func(metric string) time.Duration {
+		if metric == "cpu" {
+			w := opts.Model.CPUWindow
+			if w <= 0 {
+				w = simtarget.DefaultCPUWindow
+			}
+			return w / 2
+		}
+		return 0
 	}
 
 	sim, err := simtarget.New(opts.Model, opts.Seed)
 	if err != nil {
 		return nil, err
 	}
-	shaped := walk(plan, sim, func(i int) Chain { return chains[i] })
+	shaped := walk(plan, sim, links, lag)
 	bare, err := simtarget.New(opts.Model, opts.Seed)
 	if err != nil {
 		return nil, err
 	}
-	unshaped := walk(plan, bare, nil)
+	unshaped := walk(plan, bare, nil, lag)
 
 	rep.Limits = planLimits(plan)
 	rep.Metrics, rep.Unsimulated = reportMetrics(rep.Limits)
@@ -237,6 +242,9 @@ func addActivity(acts []*ShaperActivity, tk Tick) []*ShaperActivity {
 		}
 		if d.Fallback {
 			a.Fallbacks++
+			if d.Error != "" {
+				a.LastError = d.Error
+			}
 		}
 		if d.Changed == "" {
 			continue
@@ -246,6 +254,9 @@ func addActivity(acts []*ShaperActivity, tk Tick) []*ShaperActivity {
 			a.FirstAt = tk.T
 			a.Reason = d.Reason
 			a.Prediction = d.Prediction
+		}
+		if a.Contention == "" && d.Contention != "" {
+			a.Contention = d.Contention
 		}
 		if d.RateBefore > 0 {
 			a.MinRatio = math.Min(a.MinRatio, d.RateAfter/d.RateBefore)

@@ -31,6 +31,7 @@ func f(v float64) *float64 { return &v }
 // samplePlan ramps a target of capacity 1000 req/s to 1500 req/s.
 func samplePlan() *lang.Plan {
 	return &lang.Plan{
+		Shapers:   []*lang.Shaper{{Name: "guard", Strategy: "safe"}},
 		Name:      "sample",
 		Envelopes: []*lang.Envelope{{Name: "safe", Limits: []lang.Limit{{Metric: "cpu", Max: 0.8, Unit: "fraction"}, {Metric: "latency_p99", Max: 0.25, Unit: "seconds"}}}},
 		Requests: []*lang.Request{
@@ -39,7 +40,7 @@ func samplePlan() *lang.Plan {
 		},
 		Phases: []*lang.Phase{
 			{Name: "warm", Duration: 10 * time.Second, Rate: stdlib.Constant(50), Warmup: true},
-			{Name: "ramp", Start: 10 * time.Second, Duration: 100 * time.Second, Rate: ramp{100, 1500}, Shapers: []string{"guard"}},
+			{Name: "ramp", Start: 10 * time.Second, Duration: 100 * time.Second, Rate: ramp{100, 1500}},
 		},
 		Thresholds: []*lang.Threshold{
 			{Name: "p99", Metric: "latency_p99", Max: f(0.3)},
@@ -85,9 +86,6 @@ func TestRampPastCapacityBreachesWhereTheModelSays(t *testing.T) {
 	if math.Abs(r.PlannedRequests-79300) > 1000 || r.WarmupRequests != 500 {
 		t.Fatalf("planned %g requests (warm-up %g)", r.PlannedRequests, r.WarmupRequests)
 	}
-	if len(r.Notes) == 0 || !strings.Contains(r.Notes[0], "not wired") {
-		t.Fatalf("a plan naming shapers, run without a chain, must say so: %v", r.Notes)
-	}
 }
 
 func TestSameSeedSameReport(t *testing.T) {
@@ -104,26 +102,27 @@ func TestSameSeedSameReport(t *testing.T) {
 	}
 }
 
-// capAt is a test chain: a stand-in for a shaper that caps the rate.
-type capAt float64
-
-func (c capAt) Shape(st *TickState, in shapers.Instruction) (shapers.Instruction, []shapers.Decision) {
-	out := in.Clone()
-	d := shapers.Decision{Tick: st.Tick, Shaper: "guard", Strategy: "test", RateBefore: in.Rate, RateAfter: in.Rate}
-	if in.Rate > float64(c) {
-		out.Rate = float64(c)
-		d.RateAfter, d.Changed, d.Reason = out.Rate, "rate", "cap"
-	}
-	return out, []shapers.Decision{d}
+// capAt is a test shaper that caps the rate, run by the real chain.
+func capAt(c float64) shapers.Shaper {
+	return shapers.ShaperFunc(func(_ *shapers.Snapshot, in shapers.Instruction) (shapers.Instruction, shapers.Decision, error) {
+		out := in.Clone()
+		d := shapers.Decision{}
+		if in.Rate > c {
+			out.Rate = c
+			d.Reason = "cap"
+		}
+		return out, d, nil
+	})
 }
 
 func TestChainShapesAndIsReported(t *testing.T) {
 	p := samplePlan()
-	r := mustRun(t, p, Options{Seed: 1, Chains: func(_ *lang.Plan, ph *lang.Phase) (Chain, error) {
+	p.Phases[1].Shapers = []string{"guard"}
+	r := mustRun(t, p, Options{Seed: 1, Links: func(_ *lang.Plan, ph *lang.Phase) ([]shapers.Link, error) {
 		if len(ph.Shapers) == 0 {
 			return nil, nil
 		}
-		return capAt(700), nil
+		return []shapers.Link{{Name: "guard", Strategy: "test", Shaper: capAt(700)}}, nil
 	}})
 	if r.Verdict.Breach {
 		t.Fatalf("a chain capping at 70%% of capacity must keep cpu under 80%%: %+v", r.FirstBreach)
@@ -143,10 +142,28 @@ func TestChainShapesAndIsReported(t *testing.T) {
 	}
 }
 
+func TestRealStrategyFromThePlanRuns(t *testing.T) {
+	// The built-in "safe" strategy holds the previous tick's rate: the ramp
+	// stays at the warm-up's 50 req/s.
+	p := samplePlan()
+	p.Phases[1].Shapers = []string{"guard"}
+	r := mustRun(t, p, Options{Seed: 1})
+	if got := r.Phases[1].ShapedPeak; got != 50 {
+		t.Fatalf("shaped peak under the safe strategy = %g, want 50", got)
+	}
+	if len(r.Shapers) != 1 || r.Shapers[0].Strategy != "safe" || r.Shapers[0].Ticks == 0 {
+		t.Fatalf("activity %+v", r.Shapers)
+	}
+	p.Shapers[0].Strategy = "no_such"
+	if _, err := Run(p, Options{Model: r.Source.Model}); err == nil || !strings.Contains(err.Error(), "unknown strategy") {
+		t.Fatalf("unknown strategy: %v", err)
+	}
+}
+
 func TestShedReducesTheRateByPriorityShare(t *testing.T) {
 	p := samplePlan()
 	in := shapers.Instruction{Rate: 1000, Mix: requestMix(p), Shed: map[string]float64{"low": 0.5}}
-	if got := effectiveRate(in, p); got != 600 {
+	if got := shapers.EffectiveRate(in, requestClasses(p)); got != 600 {
 		t.Fatalf("shedding half of the low class (80%% of the mix) leaves %g req/s, want 600", got)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"text/tabwriter"
 )
 
-// WriteJSON writes the report, with the full tick series, as indented JSON.
-func WriteJSON(w io.Writer, r *Report) error {
+// WriteJSON writes a report (or reports), with the full tick series, as indented JSON.
+func WriteJSON(w io.Writer, r any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)

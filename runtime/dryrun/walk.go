@@ -9,42 +9,8 @@ import (
 	"github.com/loadshaper/loadshaper/shapers"
 )
 
-// TickState is what the walker knows at the start of a tick: the
-// chain adapter turns it into the shapers' Snapshot.
-type TickState struct {
-	Tick     int
-	Now      time.Duration // run time at the start of the tick
-	Interval time.Duration
-	Phase    *lang.Phase
-	Elapsed  time.Duration // into the phase
-	Planned  float64       // the plan's rate this tick (growth and chaos applied)
-	// PlannedAt is the plan's rate at another elapsed time of the phase.
-	PlannedAt func(elapsed time.Duration) float64
-	// Last is the target's report of the previous tick; Have is false on the first tick.
-	Last Sample
-	Have bool
-	// Sent are the rates sent at each earlier tick, oldest first.
-	Sent []float64
-	// Series is what the target reported so far this run, per metric
-	// ("rate" = rate sent), oldest first.
-	Series func(metric string, window time.Duration) []SeriesPoint
-}
-
 // Sample is the simulated target's report of one tick.
 type Sample = simtarget.Sample
-
-// SeriesPoint is one sample of a run series.
-type SeriesPoint struct {
-	At    time.Duration
-	Value float64
-}
-
-// Chain is one phase's shaper chain as the dry-run drives it: the real
-// shapers, through an adapter (see chain.go). It returns the shaped
-// instruction and every shaper's decision of the tick, in chain order.
-type Chain interface {
-	Shape(st *TickState, in shapers.Instruction) (shapers.Instruction, []shapers.Decision)
-}
 
 // walkResult is one pass over the timeline.
 type walkResult struct {
@@ -53,9 +19,10 @@ type walkResult struct {
 	endedEarl []bool
 }
 
-// walk runs the plan's timeline tick by tick against target. chainFor
-// returns the chain of a phase (nil = no shaping, e.g. the unshaped pass).
-func walk(plan *lang.Plan, target simtarget.Target, chainFor func(i int) Chain) walkResult {
+// walk runs the plan's timeline tick by tick against target, through the
+// real shaper chain: links[i] are phase i's shapers. With links nil (the
+// unshaped pass) no chain runs and only the hard limits apply.
+func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, lagOf func(metric string) time.Duration) walkResult {
 	tick := plan.Settings.Tick
 	if tick <= 0 {
 		tick = time.Second
@@ -65,33 +32,23 @@ func walk(plan *lang.Plan, target simtarget.Target, chainFor func(i int) Chain) 
 	var now time.Duration
 	var last Sample
 	have := false
-	var sent []float64
 	var recorded []Tick
-	series := func(metric string, window time.Duration) []SeriesPoint {
-		var out []SeriesPoint
-		from := now - window
-		for _, tk := range recorded {
-			at := time.Duration(tk.T * float64(time.Second))
-			if at < from {
-				continue
-			}
-			var v float64
-			if metric == "rate" {
-				v = tk.Shaped
-			} else if mv, ok := tk.Sample.Metric(metric); ok {
-				v = mv
-			} else {
-				continue
-			}
-			out = append(out, SeriesPoint{At: at, Value: v})
-		}
-		return out
-	}
+	classes := requestClasses(plan)
+	env := firstEnvelope(plan)
+	var chain *shapers.Chain
 	tickNo := 0
 	for i, ph := range plan.Phases {
-		var chain Chain
-		if chainFor != nil {
-			chain = chainFor(i)
+		if links != nil {
+			if chain == nil {
+				chain = shapers.NewChain(links[i], shapers.ChainOptions{Requests: classes})
+			} else {
+				// Keep the chain's memory across phases, as the runtime does.
+				chain = chain.WithLinks(links[i])
+			}
+		}
+		var chaosPlan []shapers.ChaosPlan
+		for _, c := range ph.Chaos {
+			chaosPlan = append(chaosPlan, shapers.ChaosPlan{Kind: c.Kind, At: c.At, Duration: c.Duration, Factor: c.Factor, Fraction: c.Fraction, Headers: c.Headers, WithinEnvelope: c.WithinEnvelope})
 		}
 		phaseStart := now
 		ended := false
@@ -118,15 +75,19 @@ func walk(plan *lang.Plan, target simtarget.Target, chainFor func(i int) Chain) 
 			out := in
 			var decisions []shapers.Decision
 			if chain != nil {
-				st := &TickState{Tick: tickNo, Now: now, Interval: tick, Phase: ph, Elapsed: el, Planned: planned,
-					PlannedAt: plannedAt, Last: last, Have: have, Sent: sent, Series: series}
-				out, decisions = chain.Shape(st, in)
+				snap := &shapers.Snapshot{Tick: tickNo, Now: now, Interval: tick, MaxRate: plan.Settings.MaxRate, Envelope: env,
+					Phase: shapers.PhaseInfo{Name: ph.Name, Elapsed: el, Duration: ph.Duration, PlannedRate: planned,
+						MaxRate: ph.MaxRate, Warmup: ph.Warmup, Chaos: chaosPlan, Planned: plannedAt}}
+				if have {
+					snap.Metrics = readings(last, lagOf)
+				}
+				out, decisions = chain.Run(snap, in)
 				if ph.Concurrency > 0 && out.Concurrency != in.Concurrency {
 					lat := math.Max(last.LatencyMean, 0.001)
 					out.Rate = float64(max(out.Concurrency, 0)) / (ph.ThinkTime.Seconds() + lat)
 				}
 			}
-			rate := effectiveRate(out, plan)
+			rate := shapers.EffectiveRate(out, classes)
 			for _, lim := range []float64{plan.Settings.MaxRate, ph.MaxRate} {
 				if lim > 0 && rate > lim {
 					rate = lim
@@ -144,9 +105,12 @@ func walk(plan *lang.Plan, target simtarget.Target, chainFor func(i int) Chain) 
 			}
 			recorded = append(recorded, tk)
 			last, have = s, true
-			sent = append(sent, rate)
 			now += dt
 			tickNo++
+			if out.EndPhase && el+dt < ph.Duration {
+				ended = true
+				break
+			}
 		}
 		res.phaseDur = append(res.phaseDur, now-phaseStart)
 		res.endedEarl = append(res.endedEarl, ended)
@@ -190,31 +154,44 @@ func requestMix(plan *lang.Plan) map[string]float64 {
 	return m
 }
 
-// effectiveRate is the instruction's rate less what it sheds: each
-// request's share of the mix is shed by its priority class's fraction.
-func effectiveRate(in shapers.Instruction, plan *lang.Plan) float64 {
-	if len(in.Shed) == 0 {
-		return in.Rate
-	}
-	prio := map[string]string{}
+// requestClasses are the plan's requests as the shapers see them.
+func requestClasses(plan *lang.Plan) []shapers.RequestClass {
+	var out []shapers.RequestClass
 	for _, r := range plan.Requests {
-		prio[r.Name] = r.Priority
+		out = append(out, shapers.RequestClass{Name: r.Name, Priority: r.Priority, Weight: r.Weight})
 	}
-	var total, kept float64
-	for name, w := range in.Mix {
-		if w <= 0 {
-			continue
+	return out
+}
+
+// firstEnvelope is the plan's first envelope, the one shapers without their
+// own use.
+func firstEnvelope(plan *lang.Plan) shapers.Limits {
+	if len(plan.Envelopes) == 0 {
+		return nil
+	}
+	return envelopeLimits(plan.Envelopes[0])
+}
+
+func envelopeLimits(e *lang.Envelope) shapers.Limits {
+	l := shapers.Limits{}
+	for _, lim := range e.Limits {
+		l[lim.Metric] = lim.Max
+	}
+	return l
+}
+
+// readings turn the target's last report into the live readings a shaper
+// sees, with the age a metrics source would give them (the cpu of a rate()
+// window describes load of half a window ago).
+func readings(s Sample, lagOf func(string) time.Duration) map[string]shapers.Metric {
+	out := make(map[string]shapers.Metric, len(simtarget.Metrics))
+	for _, name := range simtarget.Metrics {
+		v, _ := s.Metric(name)
+		m := shapers.Metric{Value: v}
+		if lagOf != nil {
+			m.Age = lagOf(name)
 		}
-		class := prio[name]
-		if class == "" {
-			class = "normal"
-		}
-		total += w
-		kept += w * (1 - math.Min(math.Max(in.Shed[class], 0), 1))
+		out[name] = m
 	}
-	if total == 0 {
-		// No mix: shed by the "normal" class.
-		return in.Rate * (1 - math.Min(math.Max(in.Shed["normal"], 0), 1))
-	}
-	return in.Rate * kept / total
+	return out
 }
