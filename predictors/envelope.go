@@ -124,6 +124,13 @@ func ComputeEnvelope(req *EnvelopeRequest, out *Envelope) error {
 		steps = 1
 	}
 
+	// The highest planned rate over the horizon: a metric whose safe rate
+	// is above it cannot breach, which saves walking its horizon.
+	stride := max(1, steps/maxEnvelopeSteps)
+	maxPlanned := 0.0
+	for k := 0; k <= steps; k += stride {
+		maxPlanned = math.Max(maxPlanned, plannedAt(&r, r.Now+float64(k)*r.Step))
+	}
 	*out = Envelope{SafeRate: r.MaxRate, Confident: true, Metrics: out.Metrics[:0]}
 	for _, ml := range r.Metrics {
 		me := MetricEnvelope{Name: ml.Name, Limit: ml.Limit, Confident: ml.Model.Ready()}
@@ -138,7 +145,12 @@ func ComputeEnvelope(req *EnvelopeRequest, out *Envelope) error {
 			mu, se := ml.Model.Predict(rate)
 			return a + f*(mu-a) + d + z*math.Sqrt(se*se+sd*sd)
 		}
-		worst := func(rate float64) float64 { return math.Max(upper(rate, fmin), upper(rate, fmax)) }
+		worst := func(rate float64) float64 {
+			if fmin == fmax {
+				return upper(rate, fmin)
+			}
+			return math.Max(upper(rate, fmin), upper(rate, fmax))
+		}
 
 		if me.Confident {
 			me.SafeRate = invertUpper(worst, lim, r.MaxRate)
@@ -155,8 +167,8 @@ func ComputeEnvelope(req *EnvelopeRequest, out *Envelope) error {
 		if !isFinite(me.Upper) {
 			me.Upper = 0
 		}
-		if me.Confident {
-			stride := max(1, steps/maxEnvelopeSteps)
+		if me.Confident && maxPlanned > me.SafeRate {
+			// Only a plan that goes past the safe rate can breach; walk it.
 			for k := 0; k <= steps; k += stride {
 				t := r.Now + float64(k)*r.Step
 				if upper(plannedAt(&r, t), deployAt(&r, ml.Name, t)) > lim {
