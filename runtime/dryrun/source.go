@@ -63,19 +63,6 @@ func queryWindow(q string) time.Duration {
 	return d
 }
 
-// SourceOptions say where to look for a simulated target.
-type SourceOptions struct {
-	// HistoryPath is the history store to fit from; "" = the plan's
-	// settings, else the default store.
-	HistoryPath string
-}
-
-// ChooseTarget picks the plan's simulated target: its simulate block, or
-// the documented defaults.
-func ChooseTarget(plan *lang.Plan, o SourceOptions) (simtarget.Model, Source, error) {
-	return FromSimulate(plan)
-}
-
 // Predict chooses the simulated target and runs the dry-run.
 func Predict(plan *lang.Plan, seed int64, o SourceOptions) (*Report, error) {
 	m, src, err := ChooseTarget(plan, o)

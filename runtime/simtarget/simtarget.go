@@ -214,9 +214,12 @@ func (m Model) validate() error {
 
 // Capacity is the largest rate (requests per second) the target serves at
 // run time at: where cpu reaches 1.
-func (m Model) Capacity(at time.Duration) float64 {
+func (m Model) Capacity(at time.Duration) float64 { return m.capacity(at, 0) }
+
+// capacity is Capacity with bg of the cpu taken by background work.
+func (m Model) capacity(at time.Duration, bg float64) float64 {
 	cost := m.cost(at)
-	head := 1 - m.BaseCPU
+	head := math.Max(1-m.BaseCPU-bg, 0)
 	if m.CPUQuadratic > 0 {
 		// base + b·r + c·r² = 1  →  r = (−b + √(b² + 4c·head)) / 2c
 		b := cost / m.Cores
@@ -275,29 +278,27 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 	if rate < 0 || math.IsNaN(rate) {
 		rate = 0
 	}
-	capacity := m.Capacity(at)
 	bg := func(series []float64) float64 {
 		if len(series) == 0 {
 			return 0
 		}
 		return series[min(s.tick, len(series)-1)]
 	}
+	capacity := m.capacity(at, bg(m.BackgroundCPU))
 
 	// Backlog: what arrives beyond capacity queues; what has queued longer
 	// than the timeout fails.
-	var dropped float64
+	var dropped, served float64
 	if capacity > 0 {
-		s.backlog = math.Max(0, s.backlog+(rate-capacity)*sec)
+		avail := s.backlog + rate*sec
+		served = math.Min(avail, capacity*sec) / sec
+		s.backlog = avail - served*sec
 		if maxQ := m.Timeout.Seconds() * capacity; s.backlog > maxQ {
 			dropped = s.backlog - maxQ
 			s.backlog = maxQ
 		}
 	} else {
 		dropped = rate * sec
-	}
-	served := math.Min(rate, capacity)
-	if s.backlog > 0 {
-		served = capacity
 	}
 
 	// True CPU, then read through the rate() window.
@@ -381,7 +382,7 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 		LatencyP999: s.noisy(q[4]),
 		LatencyMean: mean,
 		ErrorRate:   errRate,
-		Throughput:  math.Max(0, rate-dropped/sec),
+		Throughput:  served,
 		Connections: conns,
 	}
 	// Noise must not reorder the quantiles.

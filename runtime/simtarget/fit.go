@@ -1,0 +1,241 @@
+package simtarget
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/loadshaper/loadshaper/predictors"
+)
+
+// Obs is one control tick of an earlier run: the rate sent and what the
+// target reported. NaN marks a metric the tick did not have.
+type Obs struct {
+	Rate, CPU, Memory, P50, P99 float64
+}
+
+// FitInfo says what stood behind a fitted model.
+type FitInfo struct {
+	Runs, Ticks int
+	CPUPairs    int     // lag-aligned (rate, cpu) pairs below saturation
+	Lag         int     // the cpu metric's window, in ticks (a rate() over it)
+	CPUSigma    float64 // residual standard deviation of the cpu fit
+	Detail      string  // the fitted curves, in words
+}
+
+// Fit builds a Model from earlier runs of the same plan: the load-response
+// curve cpu = a + b·rate (+ c·rate²) by least squares on lag-aligned pairs
+// below saturation (predictors.LinearFit / QuadraticFit, the regression the
+// online predictors use), the latency curve p99 = L₀ + K·u/(1−u) against
+// the fitted utilisation u, and memory = m₀ + m₁·rate. base supplies what
+// history cannot tell (cores, timeout, the capacity change of a simulate
+// block). It fails when the runs hold too little to fit cpu.
+func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
+	info := FitInfo{Runs: len(runs)}
+	if tick <= 0 {
+		tick = time.Second
+	}
+	m := base
+	if m.Cores <= 0 {
+		m.Cores = DefaultCores
+	}
+	// Lag: the cpu of a rate() window answers the mean rate of the window.
+	// Try windows of 1–15 ticks and keep the one whose linear fit leaves
+	// the smallest residual.
+	pairs := func(w int) (x, y []float64) {
+		for _, r := range runs {
+			sum, n := 0.0, 0
+			for t := range r {
+				if finite(r[t].Rate) {
+					sum += r[t].Rate
+					n++
+				}
+				if t >= w && finite(r[t-w].Rate) {
+					sum -= r[t-w].Rate
+					n--
+				}
+				if t < w-1 || n == 0 {
+					continue
+				}
+				cpu := r[t].CPU
+				if !finite(cpu) || cpu >= 0.95 {
+					continue
+				}
+				x, y = append(x, sum/float64(n)), append(y, cpu)
+			}
+		}
+		return x, y
+	}
+	for _, r := range runs {
+		info.Ticks += len(r)
+	}
+	bestSigma := math.Inf(1)
+	var xr, ycpu []float64
+	for w := 1; w <= 15; w++ {
+		x, y := pairs(w)
+		if len(x) < 10 {
+			continue
+		}
+		fit, err := predictors.LinearFit(x, y)
+		if err != nil {
+			continue
+		}
+		if fit.Sigma < bestSigma*0.98 || xr == nil {
+			bestSigma, xr, ycpu, info.Lag = fit.Sigma, x, y, w
+		}
+	}
+	if xr == nil {
+		xr, ycpu = pairs(1) // one operating point: no fit to choose a window by
+		info.Lag = 1
+	}
+	info.CPUPairs = len(xr)
+	if len(xr) < 10 {
+		return base, info, fmt.Errorf("%d usable (rate, cpu) pairs in %d run(s), want at least 10", len(xr), len(runs))
+	}
+	lo, hi := minMax(xr)
+	if !(hi > 0) {
+		return base, info, fmt.Errorf("the earlier runs sent no load")
+	}
+	var a, b, c float64
+	how := ""
+	if lin, err := predictors.LinearFit(xr, ycpu); err == nil && hi > 1.3*lo && lin.Coef[1] > 0 {
+		a, b, info.CPUSigma = lin.Coef[0], lin.Coef[1], lin.Sigma
+		how = fmt.Sprintf("cpu = %.3g + %.3g·rate", a, b)
+		if len(xr) >= 30 {
+			if q, err := predictors.QuadraticFit(xr, ycpu); err == nil && q.Coef[2] > 0 && q.Coef[1] >= 0 && q.Sigma < 0.9*lin.Sigma {
+				a, b, c, info.CPUSigma = q.Coef[0], q.Coef[1], q.Coef[2], q.Sigma
+				how = fmt.Sprintf("cpu = %.3g + %.3g·rate + %.3g·rate²", a, b, c)
+			}
+		}
+	} else {
+		// One operating point: the slope is not identifiable from history;
+		// assume the zero-load cpu of the base model and go through the mean.
+		mr, _ := predictors.Mean(xr)
+		mc, _ := predictors.Mean(ycpu)
+		if !(mr > 0) || !(mc > base.BaseCPU) {
+			return base, info, fmt.Errorf("the earlier runs held one rate (%.3g req/s): cpu per request is not identifiable", mr)
+		}
+		a, b = base.BaseCPU, (mc-base.BaseCPU)/mr
+		sd, _ := predictors.Stddev(ycpu)
+		info.CPUSigma = sd
+		how = fmt.Sprintf("cpu = %.3g + %.3g·rate (one operating point, %.3g req/s: slope through the base cpu)", a, b, mr)
+	}
+	m.BaseCPU = math.Min(math.Max(a, 0), 0.95)
+	m.CostPerRequest = b * m.Cores
+	m.CPUQuadratic = c
+	if m.CostPerRequest <= 0 {
+		return base, info, fmt.Errorf("fitted cpu per request is not positive")
+	}
+	m.CPUWindow = time.Duration(info.Lag) * tick
+	if mc, _ := predictors.Mean(ycpu); mc > 0 {
+		m.Noise = math.Min(info.CPUSigma/mc, 0.3)
+	}
+	util := func(rate float64) float64 { return m.BaseCPU + rate*m.CostPerRequest/m.Cores + m.CPUQuadratic*rate*rate }
+	info.Detail = fmt.Sprintf("%s (σ %.3g, window %d tick(s), %d pairs, rate %.3g–%.3g req/s)", how, info.CPUSigma, info.Lag, len(xr), lo, hi)
+
+	// Latency: p99 against utilisation, through the origin of the queueing
+	// term (K ≥ 0), and the p50/p99 ratio.
+	var xu, y99, ratios []float64
+	for _, r := range runs {
+		for _, o := range r {
+			if !finite(o.Rate) || !finite(o.P99) || o.P99 <= 0 {
+				continue
+			}
+			u := math.Min(util(o.Rate), 0.98)
+			xu, y99 = append(xu, u/(1-u)), append(y99, o.P99)
+			if finite(o.P50) && o.P50 > 0 {
+				ratios = append(ratios, math.Min(o.P50/o.P99, 1))
+			}
+		}
+	}
+	if len(xu) >= 5 {
+		curve := Curve{}
+		if fit, err := predictors.LinearFit(xu, y99); err == nil && fit.Coef[1] > 0 && fit.Coef[0] >= 0 {
+			curve = Curve{Base: fit.Coef[0], K: fit.Coef[1]}
+		} else {
+			md, _ := predictors.Median(y99)
+			curve = Curve{Base: md}
+		}
+		m.LatencyCurve = &curve
+		m.P50Ratio = 0.5
+		if len(ratios) > 0 {
+			m.P50Ratio, _ = predictors.Median(ratios)
+		}
+		info.Detail += fmt.Sprintf("; p99 = %s + %s·u/(1−u)", fmtSec(curve.Base), fmtSec(curve.K))
+	}
+	// Memory: a straight line in the rate.
+	var xm, ym []float64
+	for _, r := range runs {
+		for _, o := range r {
+			if finite(o.Rate) && finite(o.Memory) {
+				xm, ym = append(xm, o.Rate), append(ym, o.Memory)
+			}
+		}
+	}
+	if len(xm) >= 5 {
+		if fit, err := predictors.LinearFit(xm, ym); err == nil {
+			m.BaseMemory = math.Max(fit.Coef[0], 0)
+			m.MemoryPerRate = math.Max(fit.Coef[1], 0)
+			m.MemoryPerConn = 0
+		} else if md, err := predictors.Median(ym); err == nil {
+			m.BaseMemory, m.MemoryPerRate, m.MemoryPerConn = md, 0, 0
+		}
+		info.Detail += fmt.Sprintf("; memory = %.3g + %.3g·rate bytes", m.BaseMemory, m.MemoryPerRate)
+	}
+	return m, info, m.validate()
+}
+
+func fmtSec(s float64) string { return time.Duration(s * float64(time.Second)).Round(10 * time.Microsecond).String() }
+
+func column(r []Obs, f func(Obs) float64) []float64 {
+	out := make([]float64, len(r))
+	for i, o := range r {
+		out[i] = f(o)
+	}
+	return out
+}
+
+func countFinite(xs []float64) int {
+	n := 0
+	for _, x := range xs {
+		if finite(x) {
+			n++
+		}
+	}
+	return n
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+func minMax(xs []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return lo, hi
+}
+
+// Background forecasts an imported metric series over the next n ticks of
+// length tick: a damped Holt model (predictors.Holt) fitted to the series,
+// its point forecast resampled from the series' own step to the plan's
+// tick. step is the series' sampling interval.
+func Background(series []float64, step, tick time.Duration, n int) ([]float64, error) {
+	if len(series) < 3 {
+		return nil, fmt.Errorf("an imported series of %d point(s) is too short to forecast", len(series))
+	}
+	if step <= 0 || tick <= 0 || n <= 0 {
+		return nil, fmt.Errorf("bad forecast span")
+	}
+	h := int(math.Ceil(float64(n)*tick.Seconds()/step.Seconds())) + 1
+	holt := &predictors.Holt{Damped: true}
+	if err := holt.Fit(series); err != nil {
+		return nil, err
+	}
+	fc := holt.Forecast(h, 0.8)
+	out := make([]float64, n)
+	for i := range out {
+		j := min(int(float64(i)*tick.Seconds()/step.Seconds()), len(fc.Mean)-1)
+		out[i] = math.Max(fc.Mean[j], 0)
+	}
+	return out, nil
+}
