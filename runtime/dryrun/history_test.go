@@ -32,7 +32,7 @@ func recordRun(t *testing.T, store *history.Store, plan string, truth simtarget.
 		s := sim.Step(time.Duration(i)*time.Second, time.Second, r)
 		err := rec.Record(history.Tick{N: i, At: start.Add(time.Duration(i+1) * time.Second), Phase: "ramp",
 			Instruction: history.FromInstruction(shapers.Instruction{Rate: r}),
-			Metrics: map[string]float64{"api/cpu": s.CPU, "api/memory": s.Memory, "api/latency_p50": s.LatencyP50, "api/latency_p99": s.LatencyP99}})
+			Metrics:     map[string]float64{"api/cpu": s.CPU, "api/memory": s.Memory, "api/latency_p50": s.LatencyP50, "api/latency_p99": s.LatencyP99}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,4 +126,3 @@ func TestTargetFromImportAndFallbacks(t *testing.T) {
 		t.Fatalf("first breach with background load: %+v", r.FirstBreach)
 	}
 }
-

@@ -130,7 +130,9 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 	if mc, _ := predictors.Mean(ycpu); mc > 0 {
 		m.Noise = math.Min(info.CPUSigma/mc, 0.3)
 	}
-	util := func(rate float64) float64 { return m.BaseCPU + rate*m.CostPerRequest/m.Cores + m.CPUQuadratic*rate*rate }
+	util := func(rate float64) float64 {
+		return m.BaseCPU + rate*m.CostPerRequest/m.Cores + m.CPUQuadratic*rate*rate
+	}
 	info.Detail = fmt.Sprintf("%s (σ %.3g, window %d tick(s), %d pairs, rate %.3g–%.3g req/s)", how, info.CPUSigma, info.Lag, len(xr), lo, hi)
 
 	// Latency: p99 against utilisation, through the origin of the queueing
@@ -185,24 +187,8 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 	return m, info, m.validate()
 }
 
-func fmtSec(s float64) string { return time.Duration(s * float64(time.Second)).Round(10 * time.Microsecond).String() }
-
-func column(r []Obs, f func(Obs) float64) []float64 {
-	out := make([]float64, len(r))
-	for i, o := range r {
-		out[i] = f(o)
-	}
-	return out
-}
-
-func countFinite(xs []float64) int {
-	n := 0
-	for _, x := range xs {
-		if finite(x) {
-			n++
-		}
-	}
-	return n
+func fmtSec(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(10 * time.Microsecond).String()
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
