@@ -1,0 +1,88 @@
+package lang
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var shaperBlockSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "strategy"},
+		{Name: "script"},
+		{Name: "envelope"},
+	},
+}
+
+// strategiesNeedingEnvelope act on predicted envelope breaches and are
+// meaningless without one.
+var strategiesNeedingEnvelope = map[string]bool{"predictive_rate_limit": true, "aimd": true, "capacity_search": true}
+
+// A shaper is a built-in strategy, whose parameters come from
+// StrategyParams, or a Starlark script, whose extra attributes are free
+// parameters the script reads as ctx.params.
+func (l *loader) decodeShaperBlock(b *hcl.Block) {
+	content, remain, diags := b.Body.PartialContent(shaperBlockSchema)
+	l.diags = append(l.diags, diags...)
+	s := &Shaper{Name: b.Labels[0], Params: map[string]cty.Value{}, DeclRange: b.DefRange}
+	n := &node{kind: KindShaper, name: s.Name, declRange: b.DefRange, nameRange: b.LabelRanges[0], exprs: attrExprs(content.Attributes)}
+	at := content.Attributes
+	strategies := tableNames(StrategyParams)
+	var strategy string
+	strategyOK := false
+	var params hcl.Attributes
+	switch {
+	case at["strategy"] != nil && at["script"] != nil:
+		l.errorf(at["script"].NameRange.Ptr(), "Conflicting arguments", "A shaper has a built-in strategy or a script, not both.")
+	case at["strategy"] == nil && at["script"] == nil:
+		l.errorf(b.DefRange.Ptr(), "Missing strategy or script", "Shaper %q needs strategy = \"<name>\" (one of %s) or script = \"<file>.star\".", s.Name, quotedList(strategies))
+	case at["strategy"] != nil:
+		strategy, strategyOK = l.staticName(at["strategy"], strategies, "shaper strategy")
+		if strategyOK {
+			s.Strategy = strategy
+			params = l.paramContent(remain, StrategyParams[strategy])
+			n.exprs = append(n.exprs, attrExprs(params)...)
+			if strategiesNeedingEnvelope[strategy] && at["envelope"] == nil {
+				l.errorf(b.DefRange.Ptr(), "Missing envelope", "The %q strategy keeps the target inside an envelope; set envelope = envelope.<name>.", strategy)
+			}
+		}
+	default:
+		var pdiags hcl.Diagnostics
+		params, pdiags = remain.JustAttributes()
+		l.diags = append(l.diags, pdiags...)
+		n.exprs = append(n.exprs, attrExprs(params)...)
+	}
+	n.build = func() {
+		if e, ok := l.refAttr(at["envelope"], KindEnvelope, "envelope"); ok {
+			s.Envelope = e
+		}
+		if strategyOK {
+			s.Params = l.decodeParams(params, StrategyParams[strategy])
+		}
+		if a := at["script"]; a != nil {
+			if p, ok := l.str(a); ok {
+				if !strings.HasSuffix(p, ".star") {
+					l.errorf(exprRange(a), "Invalid script", "Rule scripts are Starlark files ending in .star; got %q.", p)
+				} else {
+					s.Script = l.abs(p)
+					l.loadScript(p, a)
+				}
+			}
+			names := make([]string, 0, len(params))
+			for k := range params {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				if v, ok := l.eval(params[k].Expr); ok {
+					s.Params[k] = v
+				}
+			}
+		}
+		n.value = objectVal(map[string]cty.Value{"name": cty.StringVal(s.Name)})
+	}
+	l.addNode(n)
+	l.plan.Shapers = append(l.plan.Shapers, s)
+}
