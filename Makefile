@@ -44,3 +44,10 @@ clean:
 # one-hour range query (spec/history.md). Large: not part of `make test`.
 bench-history:
 	LOADSHAPER_BENCH_HISTORY=1 $(GO) test -run '^$$' -bench 'RecordTick50|SeriesOneHourOf24h' -benchtime 200x ./runtime/history/
+
+# Forecast accuracy on the NAB sample series (horizon 12, rolling origin over
+# the last 20%, up to 100 refits per series and model) and anomaly detection
+# against the labelled windows. Prints tables; takes a minute or two.
+NAB ?= ../shared/data/nab
+eval-forecast: build
+	$(BIN) forecast eval $(NAB)/*.csv --horizon 12

@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -30,8 +31,14 @@ type EvalReport struct {
 	Series     []EvalSeries `json:"series"`
 }
 
-// Eval reads each file and evaluates models on it.
-func Eval(files []string, models []string, opt predictors.EvalOptions) (*EvalReport, error) {
+// ModelNames lists the models --model accepts.
+func ModelNames() []string { return append([]string(nil), predictors.ModelNames...) }
+
+// Eval reads each file and evaluates models on it (all of EvalModels when
+// models is empty) at the given horizon, with at most maxOrigins refits per
+// series and model (< 0: every point of the holdout is an origin).
+func Eval(files []string, models []string, horizon, maxOrigins int) (*EvalReport, error) {
+	opt := predictors.EvalOptions{Horizon: horizon, MaxOrigins: maxOrigins}
 	if len(models) == 0 {
 		models = EvalModels
 	}
@@ -70,6 +77,13 @@ func Eval(files []string, models []string, opt predictors.EvalOptions) (*EvalRep
 		rep.Series = append(rep.Series, es)
 	}
 	return rep, nil
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *EvalReport) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
 }
 
 // Summary is the headline of an evaluation: the geometric mean over series
