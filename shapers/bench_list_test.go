@@ -1,4 +1,4 @@
 package shapers
 
 // benchStrategies are the four built-ins of BenchmarkChainTick.
-var benchStrategies = []string{"safe", "safe", "safe", "safe"}
+var benchStrategies = []string{"predictive_rate_limit", "aimd", "gradient", "safe"}

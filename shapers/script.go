@@ -384,10 +384,6 @@ func newCtx(s *Snapshot, in Instruction, env Limits) *attrs {
 			"horizon": starlark.Float(p.Horizon.Seconds()), "model": starlark.String(p.Model),
 		}}
 	}
-	sent := make([]starlark.Value, len(s.Sent))
-	for i, r := range s.Sent {
-		sent[i] = starlark.Float(r)
-	}
 	phase := &attrs{what: "phase", m: map[string]starlark.Value{
 		"name":     starlark.String(s.Phase.Name),
 		"elapsed":  starlark.Float(s.Phase.Elapsed.Seconds()),
@@ -426,7 +422,7 @@ func newCtx(s *Snapshot, in Instruction, env Limits) *attrs {
 		"staleness":    &attrs{what: "staleness", m: staleness},
 		"predictions":  &attrs{what: "predictions", m: preds},
 		"phase":        phase,
-		"sent":         starlark.NewList(sent),
+		"sent":         floatSeq(s.Sent),
 		"series":       series,
 	}}
 	ctx.Freeze() // a script cannot change what the next call sees
@@ -447,3 +443,45 @@ func windowArg(v starlark.Value) (time.Duration, error) {
 	}
 	return 0, fmt.Errorf("window %s: want a duration like \"5m\" or seconds", v.String())
 }
+
+// floatSeq exposes a []float64 to Starlark as a read-only sequence without
+// converting every element each tick.
+type floatSeq []float64
+
+var _ starlark.Indexable = floatSeq(nil)
+var _ starlark.Iterable = floatSeq(nil)
+
+func (f floatSeq) String() string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i, v := range f {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(starlark.Float(v).String())
+	}
+	b.WriteString("]")
+	return b.String()
+}
+func (f floatSeq) Type() string               { return "list" }
+func (f floatSeq) Freeze()                    {}
+func (f floatSeq) Truth() starlark.Bool       { return len(f) > 0 }
+func (f floatSeq) Hash() (uint32, error)      { return 0, fmt.Errorf("unhashable: list") }
+func (f floatSeq) Len() int                   { return len(f) }
+func (f floatSeq) Index(i int) starlark.Value { return starlark.Float(f[i]) }
+func (f floatSeq) Iterate() starlark.Iterator { return &floatIter{f: f} }
+
+type floatIter struct {
+	f []float64
+	i int
+}
+
+func (it *floatIter) Next(p *starlark.Value) bool {
+	if it.i >= len(it.f) {
+		return false
+	}
+	*p = starlark.Float(it.f[it.i])
+	it.i++
+	return true
+}
+func (it *floatIter) Done() {}

@@ -16,6 +16,10 @@ type Metric struct {
 	// should be (the source missed its interval); shapers must not trust it
 	// for a decrease-free decision.
 	Stale bool
+	// Window is the span of load one reading averages over, when the source
+	// knows it (the range of a PromQL rate(...[5s])); 0 = an instant reading.
+	// With Age it is the first guess of the lag between rate and metric.
+	Window time.Duration
 }
 
 // Prediction is a predictor's forecast of one metric.

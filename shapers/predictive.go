@@ -1,0 +1,338 @@
+package shapers
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// predictive_rate_limit: every tick, learn metric ≈ a + b·rate on
+// lag-aligned pairs, forecast the drift of the residual, and send the
+// largest rate whose upper prediction bound stays under the envelope —
+// never more than the plan, and never more than a step above last tick.
+// See spec/shapers.md and PREDICTION.md ("a sketch of what makes it
+// predictive").
+type predictive struct {
+	env                          Limits
+	z, maxStep, minStep, probe   float64
+	lambda, sat, maxErr, backoff float64
+	minRate                      float64
+	horizon                      time.Duration
+
+	models   map[string]*responseModel
+	drift    map[string]*holt
+	lag      lagEstimator
+	sentPrev []float64            // rate of the tick before each call
+	ys       map[string][]float64 // readings at each call (NaN = none)
+	calls    int
+	errEWMA  float64
+	reactive bool
+	shifts   map[string]int // consecutive large residuals, per metric
+	skip     map[string]int // readings not to learn from after a shift (they straddle it)
+	settled  int            // ticks the fit has been identified and accurate; the lag is kept from 30 on
+	hinted   bool           // the lag's first guess came from the readings' Age and Window
+}
+
+func init() {
+	Register(Strategy{
+		Name:    "predictive_rate_limit",
+		Summary: "Send min(planned rate, the largest rate whose predicted upper bound stays inside the envelope), with a per-tick step limit.",
+		Params: []Param{
+			{Name: "horizon", Kind: Duration, Default: 30 * time.Second, Min: 1, Max: 3600, Doc: "how far ahead to say when the planned rate would reach the limit"},
+			{Name: "confidence", Kind: Number, Default: 2.0, Min: 0, Max: 6, Doc: "width of the prediction band in standard errors (2 ≈ 95%)"},
+			{Name: "max_step", Kind: Number, Default: 0.1, Min: 0.001, Max: 10, Doc: "largest increase per tick, as a fraction of the previous rate"},
+			{Name: "min_step", Kind: Number, Default: 0.01, Min: 0, Max: 1, Doc: "increase per tick always allowed, as a fraction of the phase's peak rate"},
+			{Name: "probe_start", Kind: Number, Default: 0.5, Min: 0.01, Max: 1, Doc: "first tick: this fraction of the planned rate (nothing is known yet)"},
+			{Name: "forgetting", Kind: Number, Default: 0.98, Min: 0.5, Max: 1, Doc: "weight kept per tick by the load-response fit, so it follows drift"},
+			{Name: "lag", Kind: Duration, Default: time.Duration(0), Min: 0, Max: 120, Doc: "delay between the rate sent and the metric's response; 0 = estimate it"},
+			{Name: "max_lag", Kind: Duration, Default: 10 * time.Second, Min: 1, Max: 120, Doc: "largest lag the estimate considers"},
+			{Name: "saturation", Kind: Number, Default: 1.2, Min: 1, Max: 10, Doc: "readings above this multiple of the limit are not learnt from (a pinned CPU says nothing about the next rate)"},
+			{Name: "max_error", Kind: Number, Default: 0.1, Min: 0.001, Max: 10, Doc: "model error (fraction of the limit, smoothed) above which the shaper falls back to a reactive rule"},
+			{Name: "backoff", Kind: Number, Default: 0.9, Min: 0.1, Max: 0.99, Doc: "multiplicative decrease of the reactive fallback"},
+			{Name: "min_rate", Kind: Number, Default: 1.0, Min: 0, Max: 1e9, Doc: "never send less than this"},
+		},
+		New: func(cfg Config, p Params) (Shaper, error) {
+			tick := cfg.Tick
+			if tick <= 0 {
+				tick = time.Second
+			}
+			pr := &predictive{
+				env: cfg.Envelope, z: p.Float("confidence"), maxStep: p.Float("max_step"), minStep: p.Float("min_step"),
+				probe: p.Float("probe_start"), lambda: p.Float("forgetting"), sat: p.Float("saturation"),
+				maxErr: p.Float("max_error"), backoff: p.Float("backoff"), minRate: p.Float("min_rate"), horizon: p.Duration("horizon"),
+				models: map[string]*responseModel{}, drift: map[string]*holt{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{},
+			}
+			maxLag := max(1, int(math.Round(float64(p.Duration("max_lag"))/float64(tick))))
+			pr.lag = lagEstimator{d: min(2, maxLag), w: 3, maxLag: maxLag, window: 90}
+			if l := p.Duration("lag"); l > 0 {
+				pr.lag = lagEstimator{d: max(1, int(math.Round(float64(l)/float64(tick)))), w: 1, fixed: true, maxLag: maxLag}
+			}
+			return pr, nil
+		},
+	})
+}
+
+func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision, error) {
+	env := pr.env
+	if env == nil {
+		env = s.Envelope
+	}
+	if len(env) == 0 {
+		return in, Decision{}, fmt.Errorf("predictive_rate_limit needs an envelope (envelope = envelope.<name>)")
+	}
+	out := in
+	d := Decision{}
+	pr.calls++
+	first := len(s.Sent) == 0
+	prev := s.LastSent(in.Rate)
+	if first {
+		pr.sentPrev = append(pr.sentPrev, math.NaN())
+	} else {
+		pr.sentPrev = append(pr.sentPrev, prev)
+	}
+	names := env.Names()
+	for _, m := range names {
+		y := math.NaN()
+		if v, ok := s.Value(m); ok {
+			y = v
+		}
+		pr.ys[m] = append(pr.ys[m], y)
+	}
+	if len(pr.sentPrev) > 2*historyTicks {
+		pr.sentPrev = append([]float64(nil), pr.sentPrev[historyTicks:]...)
+		for _, m := range names {
+			pr.ys[m] = append([]float64(nil), pr.ys[m][historyTicks:]...)
+		}
+	}
+	interval := s.interval()
+
+	// 1. Lag: first guessed from the source's Age and Window, then estimated
+	// on the first non-latency metric, from readings below saturation.
+	if !pr.hinted && !pr.lag.fixed {
+		for _, m := range names {
+			if mt, ok := s.Metrics[m]; ok && !mt.Stale && (mt.Age > 0 || mt.Window > 0) {
+				pr.lag.w = min(pr.lag.maxLag, max(1, int(math.Round(float64(mt.Window)/float64(interval)))))
+				pr.lag.d = min(pr.lag.maxLag-pr.lag.w+1, max(1, int(math.Ceil(float64(mt.Age)/float64(interval)))))
+				pr.hinted = true
+				break
+			}
+		}
+	}
+	for _, m := range names {
+		if isLatency(m) || pr.settled >= 30 {
+			continue
+		}
+		ys := make([]float64, len(pr.ys[m]))
+		for i, y := range pr.ys[m] {
+			if y > pr.sat*env[m] {
+				y = math.NaN()
+			}
+			ys[i] = y
+		}
+		pr.lag.estimate(pr.sentPrev, ys)
+		break
+	}
+	lagD, lagW := pr.lag.d, pr.lag.w
+	// The reading describes, on average, the load of this long ago.
+	lagDur := time.Duration(float64(interval) * (float64(lagD) + float64(lagW-1)/2))
+
+	// 2. Learn from the lag-aligned pair; check the model against it first.
+	var errSum float64
+	var errN int
+	xs := map[string]float64{} // aligned rate of this tick's reading, per metric
+	for _, m := range names {
+		lim := env[m]
+		ys := pr.ys[m]
+		k := len(ys) - 1
+		x, y := aligned(pr.sentPrev, k, lagD, lagW), ys[k]
+		if math.IsNaN(x) || math.IsNaN(y) {
+			continue
+		}
+		xs[m] = x
+		mod := pr.models[m]
+		if mod == nil {
+			mod = newResponseModel(m, pr.lambda)
+			pr.models[m] = mod
+			pr.drift[m] = &holt{alpha: 0.3, beta: 0.1}
+		}
+		floor := 0.01 * lim
+		if mean, _, ok := mod.predict(x, pr.z, floor); ok && y <= pr.sat*lim {
+			e := y - mean
+			if mod.w >= 10 {
+				errSum += math.Abs(e) / lim
+				errN++
+			}
+			_, _, sigma, _, _ := mod.fit()
+			if !mod.inverse {
+				pr.drift[m].update(e)
+			}
+			// A level shift (capacity halved, a deploy): readings far outside
+			// the band twice running. Forget most of the old fit.
+			if math.Abs(e) > 4*math.Max(sigma, floor) && math.Abs(e) > 0.05*lim {
+				pr.shifts[m]++
+			} else {
+				pr.shifts[m] = 0
+			}
+			if pr.shifts[m] >= 2 {
+				mod.forget(0)
+				pr.drift[m] = &holt{alpha: 0.3, beta: 0.1}
+				pr.shifts[m] = 0
+				pr.errEWMA, pr.reactive = 0, false // a known shift, not a wrong model
+				pr.skip[m] = lagD + lagW
+				d.Reason = fmt.Sprintf("%s left its predicted band: relearning", m)
+			}
+		}
+		if pr.skip[m] > 0 {
+			pr.skip[m]--
+		} else if y <= pr.sat*lim {
+			mod.observe(x, y)
+		}
+	}
+	if errN > 0 {
+		pr.errEWMA = 0.8*pr.errEWMA + 0.2*errSum/float64(errN)
+	}
+	if errN > 0 && pr.errEWMA < pr.maxErr/2 {
+		pr.settled++
+	}
+	if !pr.reactive && pr.errEWMA > pr.maxErr {
+		pr.reactive = true
+	} else if pr.reactive && pr.errEWMA < pr.maxErr/2 {
+		pr.reactive = false
+	}
+
+	// 3. Safe rate per metric; the lowest binds.
+	peak := in.Rate
+	if s.Phase.Duration > 0 {
+		peak = math.Max(peak, s.Phase.PlannedAt(s.Phase.Duration))
+	}
+	hi := math.Max(peak, prev)*4 + 1
+	safe, binding, pred := math.Inf(1), "", ""
+	identified := false
+	for _, m := range names {
+		mod := pr.models[m]
+		if mod == nil {
+			continue
+		}
+		lim := env[m]
+		floor := 0.01 * lim
+		eff := lim
+		if !mod.inverse {
+			eff -= math.Max(0, pr.drift[m].forecast(float64(lagD)))
+		}
+		if _, _, _, _, ok := mod.fit(); ok {
+			identified = true
+		}
+		r, ok := mod.safeRate(eff, pr.z, floor, hi)
+		if !ok {
+			continue
+		}
+		if r < safe {
+			safe, binding = r, m
+			mean, up, _ := mod.predict(in.Rate, pr.z, floor)
+			pred = fmt.Sprintf("%s %.3g (band ≤%.3g) at the planned %s rps; safe rate %s rps; lag %s",
+				m, mean, up, fmtRate(in.Rate), fmtRate(r), lagDur)
+		}
+	}
+
+	// 4. Model-free bound: scale the rate behind each fresh reading to its
+	// limit (a line through the origin, conservative when the metric has a
+	// floor). It guards the first ticks, before the fit is identified, and
+	// any reading over its limit — against the rate that caused it, so an
+	// overshoot the model already corrected is not cut twice.
+	guard, guardBy := math.Inf(1), ""
+	for _, m := range names {
+		x, ok := xs[m]
+		if !ok || x <= 0 {
+			continue
+		}
+		lim := env[m]
+		ys := pr.ys[m]
+		y := ys[len(ys)-1]
+		if identified && y <= lim {
+			continue
+		}
+		ratio := (lim - pr.z*0.01*lim) / y // the same margin as the band's floor
+		if y > pr.sat*lim {
+			ratio = 0.5 // pinned: how far over is unknown
+		} else if isLatency(m) {
+			ratio = math.Sqrt(ratio)
+		}
+		g := x * math.Max(ratio, 0.5)
+		if y > lim && !first {
+			g = math.Min(g, prev) // never raise the rate while a reading is over its limit
+		}
+		if g < guard {
+			guard, guardBy = g, m
+		}
+	}
+
+	target := in.Rate
+	var why []string
+	if d.Reason != "" {
+		why = append(why, d.Reason)
+	}
+	switch {
+	case first:
+		target = math.Min(target, in.Rate*pr.probe)
+		why = append(why, "first tick: probing")
+	case pr.reactive:
+		if p, m := s.Pressure(env); p > 1 {
+			target = math.Min(target, prev*pr.backoff)
+			d.Contention = m
+		} else {
+			target = math.Min(target, prev*1.02+0.005*peak)
+		}
+		why = append(why, fmt.Sprintf("model error %.2f > %.2f: reactive fallback", pr.errEWMA, pr.maxErr))
+	case safe < target:
+		target = safe
+		d.Contention = binding
+		why = append(why, fmt.Sprintf("%s binds: predicted to reach %.3g at %s rps", binding, env[binding], fmtRate(safe)))
+	case !identified:
+		why = append(why, "probing: the load-response is not learnt yet")
+		if len(xs) == 0 {
+			target = math.Min(target, prev) // nothing seen yet of what was sent
+		}
+	}
+	if guard < target {
+		target = guard
+		d.Contention = guardBy
+		why = append(why, fmt.Sprintf("%s reading bounds the rate at %s rps", guardBy, fmtRate(guard)))
+	}
+	if !first {
+		up := prev*(1+pr.maxStep) + pr.minStep*peak
+		if target > up {
+			target = up
+			why = append(why, "step limit")
+		}
+	}
+	target = math.Max(target, math.Min(pr.minRate, in.Rate))
+	out.Rate = target
+	d.Prediction = pred
+	if binding != "" && s.Phase.Planned != nil {
+		if at, ok := reachTime(s, safe, pr.horizon); ok && at > 0 {
+			why = append(why, fmt.Sprintf("the planned rate would reach the %s limit in %s", binding, at))
+		}
+	}
+	d.Reason = strings.Join(why, "; ")
+	return out, d, nil
+}
+
+// historyTicks is how many ticks of rates and readings the shaper keeps.
+const historyTicks = 600
+
+// reachTime is how long until the planned rate first exceeds rate, looking
+// at most horizon ahead within the phase.
+func reachTime(s *Snapshot, rate float64, horizon time.Duration) (time.Duration, bool) {
+	step := s.interval()
+	for ahead := time.Duration(0); ahead <= horizon; ahead += step {
+		e := s.Phase.Elapsed + ahead
+		if s.Phase.Duration > 0 && e > s.Phase.Duration {
+			break
+		}
+		if s.Phase.PlannedAt(e) > rate {
+			return ahead, true
+		}
+	}
+	return 0, false
+}
