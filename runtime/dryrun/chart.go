@@ -10,7 +10,8 @@ import (
 // optional second series drawn as dots (the planned rate) and an optional
 // limit line (the envelope).
 type chartSpec struct {
-	Title  string
+	Title  string // for the terminal
+	Name   string // for the HTML page
 	Values []float64
 	Dots   []float64 // nil = none
 	Limit  float64   // <= 0 = none

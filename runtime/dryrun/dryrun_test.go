@@ -259,3 +259,39 @@ func TestErrors(t *testing.T) {
 		t.Error("bad model")
 	}
 }
+
+var htmlOut = flag.String("html-out", "", "write the sample plan's HTML report here")
+
+func TestHTMLIsSelfContained(t *testing.T) {
+	p := samplePlan()
+	p.Phases[1].Shapers = []string{"guard"}
+	r := mustRun(t, p, Options{Seed: 1, Links: func(_ *lang.Plan, ph *lang.Phase) ([]shapers.Link, error) {
+		if len(ph.Shapers) == 0 {
+			return nil, nil
+		}
+		return []shapers.Link{{Name: "guard", Strategy: "test", Shaper: capAt(900)}}, nil
+	}})
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if *htmlOut != "" {
+		if err := os.WriteFile(*htmlOut, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bad := range []string{"<script", "src=", "href=", "@import", "url("} {
+		if strings.Contains(out, bad) {
+			t.Errorf("HTML report refers to an external asset or script: %q", bad)
+		}
+	}
+	if n := strings.Count(out, "<svg"); n != 1+len(r.Metrics) {
+		t.Errorf("%d charts, want %d", n, 1+len(r.Metrics))
+	}
+	for _, want := range []string{"limit 80%", "first breach at", "Verdict:", "ramp"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}

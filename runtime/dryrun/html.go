@@ -71,7 +71,7 @@ func svgChart(spec chartSpec, r *Report) string {
 	x := func(t float64) float64 { return left + pw*t/total }
 	y := func(v float64) float64 { return top + ph*(1-v/maxV) }
 	b := &strings.Builder{}
-	fmt.Fprintf(b, `<figure><figcaption>%s</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="100%%" role="img">`, template.HTMLEscapeString(spec.Title), W, H)
+	fmt.Fprintf(b, `<figure><figcaption>%s</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="100%%" role="img">`, template.HTMLEscapeString(spec.Name), W, H)
 	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fafafa" stroke="#ccc"/>`, left, top, pw, ph)
 	for _, frac := range []float64{0, 0.5, 1} {
 		v := maxV * frac

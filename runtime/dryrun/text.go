@@ -98,9 +98,9 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 				fmt.Fprintf(b, " — BREACHED at %s in %s (%s at %s req/s)", fmtDur(br.At), br.Phase, f(br.Value), fmtNum(br.Rate))
 			}
 			if br := findBreach(r.UnshapedBreaches, l); br != nil {
-				fmt.Fprintf(b, "; at the planned rate it would be reached at %s in %s (%s req/s)", fmtDur(br.At), br.Phase, fmtNum(br.Rate))
+				fmt.Fprintf(b, "\n      at the planned rate it would be reached at %s in %s (%s req/s)", fmtDur(br.At), br.Phase, fmtNum(br.Rate))
 			} else {
-				b.WriteString("; the planned rate alone stays within it")
+				b.WriteString("\n      the planned rate alone stays within it")
 			}
 			b.WriteString("\n")
 		}
@@ -259,18 +259,19 @@ func shortMetric(m string) string {
 // chartSpecs are the report's charts: the rate, then each metric against
 // the tightest envelope limit on it.
 func chartSpecs(r *Report) []chartSpec {
-	rate := chartSpec{Title: "rate (req/s): bars = shaped, · = planned where higher", Format: fmtNum}
+	rate := chartSpec{Title: "rate (req/s): bars = shaped, · = planned where higher", Name: "rate (req/s)", Format: fmtNum}
 	for _, tk := range r.Ticks {
 		rate.Values = append(rate.Values, tk.Shaped)
 		rate.Dots = append(rate.Dots, tk.Planned)
 	}
 	out := []chartSpec{rate}
 	for _, m := range r.Metrics {
-		spec := chartSpec{Title: m, Format: formatterFor(m)}
+		spec := chartSpec{Title: m, Name: m, Format: formatterFor(m)}
 		for _, l := range r.Limits {
 			if l.Metric == m && l.Max > 0 && (spec.Limit == 0 || l.Max < spec.Limit) {
 				spec.Limit = l.Max
 				spec.Title = fmt.Sprintf("%s: ┄ = envelope %s (%s)", m, l.Envelope, formatterFor(m)(l.Max))
+				spec.Name = fmt.Sprintf("%s against envelope %s (%s)", m, l.Envelope, formatterFor(m)(l.Max))
 			}
 		}
 		for _, tk := range r.Ticks {
