@@ -1,0 +1,498 @@
+package engine
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/shapers"
+)
+
+// TickInfo tells a Controller where the run is.
+type TickInfo struct {
+	Tick         int           // counts from 0 over the whole run
+	Elapsed      time.Duration // since the run started
+	PhaseIndex   int
+	Phase        *lang.Phase
+	PhaseElapsed time.Duration
+	PlannedRate  float64    // the phase's rate shape at PhaseElapsed (before chaos and shaping)
+	Last         *TickStats // the previous tick's figures; nil on a phase's first tick
+}
+
+// Controller transforms the phase's instruction once per control tick,
+// before the engine clamps it to the hard limits. The shaper chain plugs in
+// here; the default is the identity.
+type Controller interface {
+	Control(tick TickInfo, in shapers.Instruction) shapers.Instruction
+}
+
+// ControllerFunc adapts a function to a Controller.
+type ControllerFunc func(tick TickInfo, in shapers.Instruction) shapers.Instruction
+
+// Control calls f.
+func (f ControllerFunc) Control(tick TickInfo, in shapers.Instruction) shapers.Instruction {
+	return f(tick, in)
+}
+
+// Identity is the Controller that changes nothing.
+var Identity = ControllerFunc(func(_ TickInfo, in shapers.Instruction) shapers.Instruction { return in })
+
+// TickStats are the client-side figures of one control tick, handed to
+// every Options.OnTick observer (the metrics history reads them) and to the
+// progress display.
+type TickStats struct {
+	Tick         int
+	At           time.Time     // end of the tick
+	Elapsed      time.Duration // since the run started
+	Phase        string
+	PhaseElapsed time.Duration
+	Span         time.Duration       // how long the tick lasted
+	Instruction  shapers.Instruction // what the generators were told for this tick
+	InFlight     int64               // requests in flight at the end of the tick
+	Stats                            // the tick's requests, throughput, latency percentiles, errors, classes
+}
+
+// Progress shows a run as it goes.
+type Progress interface {
+	PhaseStart(index int, p *lang.Phase)
+	Tick(ts *TickStats)
+	PhaseEnd(index int, p *lang.Phase, s *PhaseSummary)
+	Close()
+}
+
+// Options are a run's hooks and overrides.
+type Options struct {
+	Controller Controller         // nil = Identity
+	OnTick     []func(*TickStats) // called once per tick, in the control loop: keep it quick
+	Progress   Progress           // nil = none
+	Seed       uint64             // 0 = the plan's seed, else random
+}
+
+// Outcomes of a run.
+const (
+	OutcomeCompleted   = "completed"
+	OutcomeAborted     = "aborted"     // a threshold with abort = true stopped it
+	OutcomeInterrupted = "interrupted" // the caller's context ended (Ctrl-C)
+)
+
+var errAborted = errors.New("aborted by a threshold")
+
+type engine struct {
+	plan     *lang.Plan
+	opts     Options
+	tick     time.Duration
+	seed     uint64
+	reqs     []*compiledRequest
+	reqNames []string
+	gens     []*Generator
+	rec      *recorder
+	seq      atomic.Uint64
+	hardMax  float64
+
+	runStart time.Time
+	ticks    int
+	tickAgg  *agg
+	overall  *agg
+	overDur  time.Duration
+	phaseAgg map[string]*agg
+	phaseDur map[string]time.Duration
+	ths      []*thState
+	cancel   context.CancelCauseFunc
+	reason   string
+}
+
+// Prepare checks that a plan can run (requests compile, data files load,
+// thresholds are known) without sending anything.
+func Prepare(plan *lang.Plan) error {
+	_, err := newEngine(plan, Options{})
+	return err
+}
+
+func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
+	if len(plan.Phases) == 0 {
+		return nil, errors.New("the plan has no phase")
+	}
+	if len(plan.Requests) == 0 {
+		return nil, errors.New("the plan has no request")
+	}
+	e := &engine{plan: plan, opts: opts, tick: plan.Settings.Tick, hardMax: plan.Settings.MaxRate,
+		phaseAgg: map[string]*agg{}, phaseDur: map[string]time.Duration{}}
+	if e.opts.Controller == nil {
+		e.opts.Controller = Identity
+	}
+	if e.tick <= 0 {
+		e.tick = time.Second
+	}
+	e.seed = opts.Seed
+	if e.seed == 0 {
+		e.seed = uint64(plan.Settings.Seed)
+	}
+	if e.seed == 0 {
+		var b [8]byte
+		_, _ = crand.Read(b[:])
+		e.seed = binary.LittleEndian.Uint64(b[:]) | 1
+	}
+	targets := map[string]*lang.Target{}
+	for _, t := range plan.Targets {
+		targets[t.Name] = t
+	}
+	byTarget := map[string][]*compiledRequest{}
+	for i, r := range plan.Requests {
+		t := targets[r.Target]
+		if t == nil {
+			if r.Target == "" && len(plan.Targets) == 1 {
+				t = plan.Targets[0]
+			} else {
+				return nil, fmt.Errorf("request %q: no target %q", r.Name, r.Target)
+			}
+		}
+		cr, err := compileRequest(i, r, t)
+		if err != nil {
+			return nil, err
+		}
+		e.reqs = append(e.reqs, cr)
+		e.reqNames = append(e.reqNames, r.Name)
+		byTarget[t.Name] = append(byTarget[t.Name], cr)
+	}
+	maxUsers := 0
+	for _, ph := range plan.Phases {
+		if ph.Concurrency <= 0 && ph.Rate == nil {
+			return nil, fmt.Errorf("phase %q: needs a rate or a concurrency", ph.Name)
+		}
+		if ph.Duration <= 0 {
+			return nil, fmt.Errorf("phase %q: needs a positive duration", ph.Name)
+		}
+		for _, n := range ph.Requests {
+			found := false
+			for _, r := range plan.Requests {
+				found = found || r.Name == n
+			}
+			if !found {
+				return nil, fmt.Errorf("phase %q: no request %q", ph.Name, n)
+			}
+		}
+		maxUsers = max(maxUsers, ph.Concurrency)
+	}
+	if err := checkThresholds(plan.Thresholds, plan.Phases); err != nil {
+		return nil, err
+	}
+	e.rec = newRecorder(len(e.reqs))
+	for _, t := range plan.Targets {
+		rs := byTarget[t.Name]
+		if len(rs) == 0 {
+			continue
+		}
+		tt := *t
+		if maxUsers > 0 && tt.MaxConnections > 0 && tt.MaxConnections < maxUsers {
+			tt.MaxConnections = maxUsers // a closed-model user holds a connection
+		}
+		g, err := newGenerator(&tt, rs, e.rec, &e.seq, e.seed+uint64(len(e.gens))*7919)
+		if err != nil {
+			return nil, err
+		}
+		e.gens = append(e.gens, g)
+	}
+	for _, th := range plan.Thresholds {
+		e.ths = append(e.ths, newThState(th, e.tick))
+	}
+	return e, nil
+}
+
+// Run executes the plan's phases in order against its targets and returns
+// the summary. It returns an error only when the plan cannot run at all
+// (nothing was sent). Cancelling ctx stops the run gracefully: in-flight
+// requests finish or time out and the summary covers what was done.
+func Run(ctx context.Context, plan *lang.Plan, opts Options) (*Summary, error) {
+	e, err := newEngine(plan, opts)
+	if err != nil {
+		return nil, err
+	}
+	return e.run(ctx), nil
+}
+
+func (e *engine) run(parent context.Context) *Summary {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	e.cancel = cancel
+	e.tickAgg = newAgg(len(e.reqs))
+	e.overall = newAgg(len(e.reqs))
+	e.runStart = time.Now()
+	sum := &Summary{Plan: e.plan.Name, Started: e.runStart.UTC(), Seed: e.seed, Outcome: OutcomeCompleted}
+	for i, ph := range e.plan.Phases {
+		if ctx.Err() != nil {
+			break
+		}
+		sum.Phases = append(sum.Phases, e.runPhase(ctx, i, ph))
+	}
+	if e.opts.Progress != nil {
+		e.opts.Progress.Close()
+	}
+	switch {
+	case errors.Is(context.Cause(ctx), errAborted):
+		sum.Outcome, sum.Reason = OutcomeAborted, e.reason
+	case parent.Err() != nil:
+		sum.Outcome, sum.Reason = OutcomeInterrupted, "interrupted by the user"
+	}
+	sum.DurationS = time.Since(e.runStart).Seconds()
+	sum.Overall = e.overall.stats(e.overDur, e.reqNames)
+	for _, s := range e.ths {
+		if s.th.Window == 0 {
+			a, d := e.overall, e.overDur
+			if s.th.Phase != "" {
+				a, d = e.phaseAgg[s.th.Phase], e.phaseDur[s.th.Phase]
+			}
+			if a != nil && s.observeTotal(a, d) {
+				s.failed = true
+			}
+		}
+		sum.Thresholds = append(sum.Thresholds, s.result())
+	}
+	return sum
+}
+
+// spikeFactor is the rate multiplier of the phase's spike chaos at offset at.
+func spikeFactor(ph *lang.Phase, at time.Duration) (float64, []shapers.ChaosAction) {
+	f := 1.0
+	var acts []shapers.ChaosAction
+	for _, c := range ph.Chaos {
+		if c.Kind == "spike" && at >= c.At && at < c.At+c.Duration && c.Factor > 0 {
+			f *= c.Factor
+			acts = append(acts, shapers.ChaosAction{Kind: c.Kind, Factor: c.Factor, Until: ph.Start + c.At + c.Duration})
+		}
+	}
+	return f, acts
+}
+
+// instruction builds the phase's instruction at offset at.
+func (e *engine) instruction(ph *lang.Phase, at time.Duration) (shapers.Instruction, float64) {
+	in := shapers.Instruction{Mix: map[string]float64{}}
+	planned := 0.0
+	if ph.Concurrency > 0 {
+		in.Concurrency = ph.Concurrency
+	} else {
+		planned = ph.Rate.At(at, ph.Duration)
+		f, acts := spikeFactor(ph, at)
+		in.Rate, in.Chaos = planned*f, acts
+	}
+	for _, r := range e.plan.Requests {
+		if len(ph.Requests) > 0 && !contains(ph.Requests, r.Name) {
+			continue
+		}
+		w := r.Weight
+		if w <= 0 {
+			w = 1
+		}
+		in.Mix[r.Name] = w
+	}
+	return in, planned
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// limit is the hard rate limit of a phase (0 = none).
+func (e *engine) limit(ph *lang.Phase) float64 {
+	l := e.hardMax
+	if ph.MaxRate > 0 && (l == 0 || ph.MaxRate < l) {
+		l = ph.MaxRate
+	}
+	return l
+}
+
+// apply hands an instruction to the generators. follow means the rate was
+// not changed by the controller: open-model pacers then follow the phase's
+// rate shape continuously instead of holding the tick's value.
+func (e *engine) apply(ph *lang.Phase, in shapers.Instruction, follow bool) {
+	weights := make([]float64, len(e.gens))
+	total := 0.0
+	for i, g := range e.gens {
+		for _, r := range g.reqs {
+			weights[i] += in.Mix[r.name]
+		}
+	}
+	if len(in.Distribution) > 0 {
+		for i, g := range e.gens {
+			if weights[i] > 0 {
+				weights[i] = max(in.Distribution[g.Name], 0)
+			}
+		}
+	}
+	for _, w := range weights {
+		total += w
+	}
+	for i, g := range e.gens {
+		share := 0.0
+		if total > 0 {
+			share = weights[i] / total
+		}
+		g.setShed(in.Shed)
+		g.mix.Store(newMixTable(g.reqs, func(r *compiledRequest) float64 { return in.Mix[r.name] }))
+		g.share.Store(math.Float64bits(share))
+		if follow {
+			g.override.Store(math.Float64bits(math.NaN()))
+		} else {
+			g.override.Store(math.Float64bits(in.Rate))
+		}
+		g.active.Store(int64(math.Round(float64(in.Concurrency) * share)))
+	}
+}
+
+// control runs one control step at offset at into the phase: build,
+// transform, clamp, apply.
+func (e *engine) control(ph *lang.Phase, idx int, at time.Duration, last *TickStats) shapers.Instruction {
+	in, planned := e.instruction(ph, at)
+	info := TickInfo{Tick: e.ticks, Elapsed: time.Since(e.runStart), PhaseIndex: idx, Phase: ph, PhaseElapsed: at,
+		PlannedRate: planned, Last: last}
+	out := e.opts.Controller.Control(info, in.Clone())
+	follow := out.Rate == in.Rate
+	if l := e.limit(ph); l > 0 && out.Rate > l {
+		out.Rate = l
+	}
+	if out.Rate < 0 || math.IsNaN(out.Rate) {
+		out.Rate = 0
+	}
+	if out.Concurrency > ph.Concurrency {
+		out.Concurrency = ph.Concurrency // the phase started that many users; no more exist
+	}
+	if out.Concurrency < 0 {
+		out.Concurrency = 0
+	}
+	if out.Mix == nil {
+		out.Mix = in.Mix
+	}
+	e.apply(ph, out, follow)
+	return out
+}
+
+func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSummary {
+	if e.opts.Progress != nil {
+		e.opts.Progress.PhaseStart(idx, ph)
+	}
+	pagg := newAgg(len(e.reqs))
+	start := time.Now()
+	instr := e.control(ph, idx, 0, nil)
+	limit := e.limit(ph)
+	var wg sync.WaitGroup
+	for gi, g := range e.gens {
+		wg.Add(1)
+		base := gi * 1_000_000
+		go func() {
+			defer wg.Done()
+			if ph.Concurrency > 0 {
+				g.runClosed(ctx, start, ph.Duration, ph.Concurrency, ph.ThinkTime, base)
+				return
+			}
+			rate := func(at time.Duration) float64 {
+				r := math.Float64frombits(g.override.Load())
+				if math.IsNaN(r) {
+					f, _ := spikeFactor(ph, at)
+					r = ph.Rate.At(at, ph.Duration) * f
+				}
+				if limit > 0 && r > limit {
+					r = limit
+				}
+				return r * math.Float64frombits(g.share.Load())
+			}
+			seed := e.seed ^ uint64(idx+1)*0x2545f4914f6cdd1d ^ uint64(gi+1)*0x9e3779b97f4a7c15
+			g.runOpen(ctx, start, ph.Duration, NewSchedule(ph.Arrival, seed, rate), base)
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	ticker := time.NewTicker(e.tick)
+	defer ticker.Stop()
+	lastAt := start
+	var last *TickStats
+	for finished := false; !finished; {
+		select {
+		case <-ticker.C:
+		case <-done:
+			finished = true
+		}
+		now := time.Now()
+		last = e.observe(ctx, idx, ph, pagg, instr, now.Sub(lastAt), now.Sub(start), finished)
+		lastAt = now
+		if !finished {
+			instr = e.control(ph, idx, now.Sub(start), last)
+		}
+	}
+	dur := time.Since(start)
+	e.phaseAgg[ph.Name] = pagg
+	e.phaseDur[ph.Name] = dur
+	if !ph.Warmup {
+		e.overDur += dur
+	}
+	ps := PhaseSummary{Name: ph.Name, Warmup: ph.Warmup, Stats: pagg.stats(dur, e.reqNames)}
+	if ph.Concurrency > 0 {
+		ps.Model, ps.Load = "closed", fmt.Sprintf("%d users", ph.Concurrency)
+	} else {
+		ps.Model, ps.Load = "open", ph.Rate.String()+"/s"
+		if ph.Arrival == "poisson" {
+			ps.Load += " poisson"
+		}
+	}
+	if e.opts.Progress != nil {
+		e.opts.Progress.PhaseEnd(idx, ph, &ps)
+	}
+	return ps
+}
+
+// observe closes one tick: collects the figures, feeds the aggregates and
+// thresholds, tells the observers; it may abort the run.
+func (e *engine) observe(ctx context.Context, idx int, ph *lang.Phase, pagg *agg, instr shapers.Instruction, span, at time.Duration, final bool) *TickStats {
+	t := e.tickAgg
+	t.reset()
+	e.rec.collect(t)
+	pagg.merge(t)
+	if !ph.Warmup {
+		e.overall.merge(t)
+	}
+	var inflight int64
+	for _, g := range e.gens {
+		inflight += g.inflight.Load()
+	}
+	ts := &TickStats{Tick: e.ticks, At: time.Now(), Elapsed: time.Since(e.runStart), Phase: ph.Name, PhaseElapsed: at,
+		Span: span, Instruction: instr, InFlight: inflight, Stats: t.stats(span, e.reqNames)}
+	e.ticks++
+	elapsed := time.Since(e.runStart)
+	for _, s := range e.ths {
+		if !s.applies(ph) {
+			continue
+		}
+		var breach bool
+		if s.th.Window > 0 {
+			breach = s.observeWindow(t, span, final && idx == len(e.plan.Phases)-1)
+		} else if s.th.Abort {
+			a, d := e.overall, e.overDur+at
+			if s.th.Phase != "" {
+				a, d = pagg, at
+			}
+			breach = s.observeTotal(a, d)
+		}
+		if breach && s.th.Abort && elapsed >= s.th.Delay && ctx.Err() == nil {
+			s.failed, s.aborted = true, true
+			e.reason = s.describe()
+			e.cancel(errAborted)
+		}
+	}
+	for _, f := range e.opts.OnTick {
+		f(ts)
+	}
+	if e.opts.Progress != nil {
+		e.opts.Progress.Tick(ts)
+	}
+	return ts
+}

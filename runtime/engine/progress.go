@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+)
+
+func tickLine(ts *TickStats) string {
+	target := ""
+	if ts.Instruction.Concurrency > 0 {
+		target = fmt.Sprintf("users %d", ts.Instruction.Concurrency)
+	} else {
+		target = fmt.Sprintf("target %.0f/s", ts.Instruction.Rate)
+	}
+	return fmt.Sprintf("%s %5.1f/s  p50 %s  p99 %s  err %.2f%%  late %d  inflight %d", target, ts.Throughput,
+		ms(ts.Latency.P50), ms(ts.Latency.P99), ts.ErrorRate*100, ts.Late, ts.InFlight)
+}
+
+// LineProgress writes one plain line per tick, for logs and pipes.
+type LineProgress struct{ W io.Writer }
+
+// PhaseStart implements Progress.
+func (p LineProgress) PhaseStart(i int, ph *lang.Phase) {
+	fmt.Fprintf(p.W, "phase %d %s: %s\n", i+1, ph.Name, ph.Duration)
+}
+
+// Tick implements Progress.
+func (p LineProgress) Tick(ts *TickStats) {
+	fmt.Fprintf(p.W, "[%6.1fs] %-10s %s\n", ts.Elapsed.Seconds(), ts.Phase, tickLine(ts))
+}
+
+// PhaseEnd implements Progress.
+func (p LineProgress) PhaseEnd(int, *lang.Phase, *PhaseSummary) {}
+
+// Close implements Progress.
+func (p LineProgress) Close() {}
+
+// BarProgress draws a bar per phase on a terminal, with the last tick's
+// rate, p99 and errors beside it.
+type BarProgress struct {
+	p     *mpb.Progress
+	mu    sync.Mutex
+	bar   *mpb.Bar
+	line  string
+	start time.Time
+	total time.Duration
+}
+
+// NewBarProgress draws on w, which should be a terminal.
+func NewBarProgress(w io.Writer) *BarProgress {
+	return &BarProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithRefreshRate(200*time.Millisecond))}
+}
+
+// PhaseStart implements Progress.
+func (b *BarProgress) PhaseStart(_ int, ph *lang.Phase) {
+	b.mu.Lock()
+	b.start, b.total, b.line = time.Now(), ph.Duration, "starting"
+	b.mu.Unlock()
+	// AddBar talks to the render goroutine, which calls the decorator below:
+	// it must not run under b.mu.
+	bar := b.p.AddBar(ph.Duration.Milliseconds(),
+		mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-12s", ph.Name)), decor.Elapsed(decor.ET_STYLE_GO, decor.WCSyncSpace)),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			return b.line
+		})))
+	b.mu.Lock()
+	b.bar = bar
+	b.mu.Unlock()
+}
+
+// Tick implements Progress.
+func (b *BarProgress) Tick(ts *TickStats) {
+	b.mu.Lock()
+	b.line = tickLine(ts)
+	bar := b.bar
+	b.mu.Unlock()
+	if bar != nil {
+		bar.SetCurrent(min(ts.PhaseElapsed.Milliseconds(), b.total.Milliseconds()))
+	}
+}
+
+// PhaseEnd implements Progress.
+func (b *BarProgress) PhaseEnd(_ int, _ *lang.Phase, s *PhaseSummary) {
+	b.mu.Lock()
+	bar := b.bar
+	b.line = fmt.Sprintf("%d requests  %.1f/s  p99 %s  errors %d", s.Requests, s.Throughput, ms(s.Latency.P99), s.Errors)
+	b.mu.Unlock()
+	if bar != nil {
+		bar.SetTotal(-1, true)
+	}
+}
+
+// Close implements Progress.
+func (b *BarProgress) Close() { b.p.Wait() }
