@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -430,13 +429,4 @@ func (g *Generator) runClosed(ctx context.Context, start time.Time, end time.Dur
 		}(i)
 	}
 	wg.Wait()
-}
-
-func sortedNames(m map[string]float64) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -44,8 +44,6 @@ const (
 // ErrorClassNames are the names used in summaries, in ErrConnRefused.. order.
 var ErrorClassNames = [numErrClasses]string{"connect_refused", "timeout", "reset", "tls", "bad_status", "other"}
 
-var numPriorities = len(stdlib.PriorityClasses)
-
 // counts is everything recorded in a shard or an aggregate except histograms.
 type counts struct {
 	requests int64 // completed (with a response or an error)

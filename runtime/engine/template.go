@@ -122,16 +122,6 @@ func (t *tmpl) appendTo(dst []byte, c *iterCtx) []byte {
 	return dst
 }
 
-// static reports whether the template renders the same every time.
-func (t *tmpl) static() bool {
-	for _, sg := range t.segs {
-		if sg.kind != segLit {
-			return false
-		}
-	}
-	return true
-}
-
 // dataset is a CSV file whose first row names the columns; iteration n uses
 // row n modulo the row count.
 type dataset struct {
