@@ -51,3 +51,5 @@ bench-history:
 NAB ?= ../shared/data/nab
 eval-forecast: build
 	$(BIN) forecast eval $(NAB)/*.csv --horizon 12
+	@echo
+	$(BIN) forecast anomalies $(NAB)/*.csv --windows $(NAB)/windows.json

@@ -18,6 +18,7 @@ func init() {
   loadshaper forecast FILE.csv [flags]
   loadshaper forecast --history RUN/METRIC [--history-file PATH] [flags]
   loadshaper forecast eval FILE.csv... [--horizon H] [--models a,b] [--format json]
+  loadshaper forecast anomalies FILE.csv... [--windows windows.json] [--format json]
 
 The first form fits a model on the whole series and prints the forecast with
 its prediction interval and a terminal chart (history '*', forecast 'o',
@@ -33,6 +34,12 @@ forecasts H steps; origins are evenly spaced, at most --origins of them
 absolute one-step naive error) and sMAPE per series and model, and the
 geometric mean over series of MASE(auto)/MASE(naive).
 
+"anomalies" runs the residual anomaly detector (robust z-score of the residual
+of a rolling median, and a level-shift detector) over each series and lists
+the events; with --windows (NAB-style labelled windows, {"file.csv":
+[["start","end"], ...]}) it counts the windows caught and the false alarms
+outside them.
+
 Flags:
   --model M          ` + strings.Join(forecast.ModelNames(), ", ") + ` (default auto)
   --horizon H        steps ahead (default 12)
@@ -41,6 +48,7 @@ Flags:
   --format F         text or json (default text)
   --history RUN/METRIC, --history-file PATH   read from the history store
   eval only:  --models a,b,c (default: auto and every model), --origins N (default 100; 0 = all)
+  anomalies only: --windows FILE, --threshold Z (default 3.5)
 
 Examples:
   loadshaper forecast cpu.csv --model holt_winters --horizon 48
@@ -71,9 +79,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runForecast(args []string, stdout, stderr io.Writer) int {
-	eval := len(args) > 0 && args[0] == "eval"
-	if eval {
-		args = args[1:]
+	sub := ""
+	if len(args) > 0 && (args[0] == "eval" || args[0] == "anomalies") {
+		sub, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("forecast", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -82,6 +90,8 @@ func runForecast(args []string, stdout, stderr io.Writer) int {
 		hist, hfile string
 		models      string
 		origins     int
+		windows     string
+		threshold   float64
 	)
 	fs.StringVar(&o.Model, "model", "auto", "")
 	fs.IntVar(&o.Horizon, "horizon", 12, "")
@@ -92,6 +102,8 @@ func runForecast(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&hfile, "history-file", "", "")
 	fs.StringVar(&models, "models", "", "")
 	fs.IntVar(&origins, "origins", 100, "")
+	fs.StringVar(&windows, "windows", "", "")
+	fs.Float64Var(&threshold, "threshold", 0, "")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		fmt.Fprintf(stderr, "loadshaper forecast: %v (see loadshaper forecast --help)\n", err)
@@ -105,8 +117,11 @@ func runForecast(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadshaper forecast: --horizon %d: want at least 1\n", o.Horizon)
 		return ExitUsage
 	}
-	if eval {
+	switch sub {
+	case "eval":
 		return runForecastEval(files, o, models, origins, stdout, stderr)
+	case "anomalies":
+		return runForecastAnomalies(files, o.Format, windows, threshold, stdout, stderr)
 	}
 	var res *forecast.Result
 	switch {
@@ -137,15 +152,7 @@ func runForecastEval(files []string, o forecast.Options, models string, origins 
 		fmt.Fprintln(stderr, "loadshaper forecast eval: want at least one CSV file")
 		return ExitUsage
 	}
-	var expanded []string
-	for _, f := range files {
-		// Quote-safe globbing for shells that pass patterns through.
-		if m, err := filepath.Glob(f); err == nil && len(m) > 0 {
-			expanded = append(expanded, m...)
-		} else {
-			expanded = append(expanded, f)
-		}
-	}
+	expanded := expandGlobs(files)
 	var ms []string
 	if models != "" {
 		ms = strings.Split(models, ",")
@@ -166,5 +173,44 @@ func runForecastEval(files []string, o forecast.Options, models string, origins 
 		return ExitOK
 	}
 	rep.WriteTable(stdout, ms)
+	return ExitOK
+}
+
+// expandGlobs expands patterns a shell passed through unexpanded (quoted,
+// or from make on a system without the files).
+func expandGlobs(files []string) []string {
+	var out []string
+	for _, f := range files {
+		if m, err := filepath.Glob(f); err == nil && len(m) > 0 {
+			out = append(out, m...)
+		} else {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func runForecastAnomalies(files []string, format, windows string, threshold float64, stdout, stderr io.Writer) int {
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "loadshaper forecast anomalies: want at least one CSV file")
+		return ExitUsage
+	}
+	if threshold < 0 {
+		fmt.Fprintf(stderr, "loadshaper forecast anomalies: --threshold %v: want a positive z-score\n", threshold)
+		return ExitUsage
+	}
+	rep, err := forecast.RunAnomalies(expandGlobs(files), windows, threshold)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadshaper forecast anomalies: %v\n", err)
+		return ExitError
+	}
+	if format == "json" {
+		if err := rep.WriteJSON(stdout); err != nil {
+			fmt.Fprintf(stderr, "loadshaper forecast anomalies: %v\n", err)
+			return ExitError
+		}
+		return ExitOK
+	}
+	rep.WriteTable(stdout)
 	return ExitOK
 }
