@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -53,14 +52,10 @@ Example:
 	})
 }
 
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
 func runPlan(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("plan", stderr)
+	var pf planFlags
+	pf.register(fs)
 	seedFlag := fs.String("seed", "", "")
 	format := fs.String("format", "text", "")
 	htmlPath := fs.String("html", "", "")
@@ -69,9 +64,6 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	failOn := fs.String("fail-on", "breach", "")
 	compare := fs.String("compare", "", "")
 	historyPath := fs.String("history", "", "")
-	var vars, varFiles multiFlag
-	fs.Var(&vars, "var", "")
-	fs.Var(&varFiles, "var-file", "")
 	if err := fs.Parse(args); err != nil {
 		return ExitUsage
 	}
@@ -91,15 +83,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadshaper plan: --width must be between 20 and 400, not %d\n", *width)
 		return ExitUsage
 	}
-	opts := lang.LoadOptions{Environ: os.Environ(), VarFiles: varFiles, Vars: map[string]string{}}
-	for _, v := range vars {
-		k, val, ok := strings.Cut(v, "=")
-		if !ok || k == "" {
-			fmt.Fprintf(stderr, "loadshaper plan: --var wants NAME=VALUE, got %q\n", v)
-			return ExitUsage
-		}
-		opts.Vars[k] = val
-	}
+	opts := pf.options()
 
 	plan, code := loadPlan(fs.Args(), opts, stderr)
 	if plan == nil {
@@ -180,9 +164,10 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 
 // loadPlan loads and validates a plan, printing its diagnostics.
 func loadPlan(paths []string, opts lang.LoadOptions, stderr io.Writer) (*lang.Plan, int) {
-	plan, diags := lang.Load(paths, opts)
-	if diags.HasErrors() || plan == nil {
-		fmt.Fprintf(stderr, "loadshaper plan: the plan is invalid:\n%s\n", diags.Error())
+	plan, diags := lang.LoadWithFiles(paths, opts)
+	if diags.Diags.HasErrors() || plan == nil {
+		_ = diags.WriteText(stderr, 0, false)
+		fmt.Fprintln(stderr, "loadshaper plan: the plan is invalid (see loadshaper lint)")
 		return nil, ExitError
 	}
 	return plan, ExitOK

@@ -3,6 +3,7 @@ package dryrun
 import (
 	"fmt"
 	"os"
+	"sort"
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/shapers"
@@ -39,7 +40,7 @@ func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
 			}
 			cfg.Envelope = envelopeLimits(e)
 		}
-		params, err := ctyParams(blk.Params)
+		params, err := ctyParams(knownParams(blk))
 		if err != nil {
 			return nil, fmt.Errorf("shaper %q: %w", blk.Name, err)
 		}
@@ -59,6 +60,42 @@ func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
 		links = append(links, shapers.Link{Name: blk.Name, Strategy: strategy, Shaper: sh, Envelope: cfg.Envelope})
 	}
 	return links, nil
+}
+
+// knownParams are the block's parameters the strategy declares. The plan
+// language checks names against its own table and fills its defaults; a
+// name the strategy's implementation does not take is left out here and
+// reported by UnusedParams, rather than failing the whole dry-run.
+func knownParams(blk *lang.Shaper) map[string]cty.Value {
+	st, ok := shapers.Lookup(blk.Strategy)
+	if blk.Script != "" || !ok {
+		return blk.Params
+	}
+	out := map[string]cty.Value{}
+	for _, p := range st.Params {
+		if v, ok := blk.Params[p.Name]; ok {
+			out[p.Name] = v
+		}
+	}
+	return out
+}
+
+// UnusedParams names the shaper parameters of the plan that the built-in
+// strategy does not take, e.g. "guard.headroom".
+func UnusedParams(plan *lang.Plan) []string {
+	var out []string
+	for _, blk := range plan.Shapers {
+		known := knownParams(blk)
+		var names []string
+		for k := range blk.Params {
+			if _, ok := known[k]; !ok {
+				names = append(names, blk.Name+"."+k)
+			}
+		}
+		sort.Strings(names)
+		out = append(out, names...)
+	}
+	return out
 }
 
 // ctyParams turns a block's parameters into the plain Go values

@@ -51,6 +51,9 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 	build := opts.Links
 	if build == nil {
 		build = Links
+		if un := UnusedParams(plan); len(un) > 0 {
+			rep.Notes = append(rep.Notes, "shaper parameters the strategy does not take (not used): "+strings.Join(un, ", "))
+		}
 	}
 	links := make([][]shapers.Link, len(plan.Phases))
 	for i, ph := range plan.Phases {
@@ -250,6 +253,7 @@ func addActivity(acts []*ShaperActivity, tk Tick) []*ShaperActivity {
 			continue
 		}
 		a.Ticks++
+		a.LastReason = d.Reason
 		if a.FirstAt < 0 {
 			a.FirstAt = tk.T
 			a.Reason = d.Reason

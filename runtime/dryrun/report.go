@@ -107,6 +107,7 @@ type ShaperActivity struct {
 	Ticks      int     `json:"ticks_acted"` // ticks in which it changed the instruction
 	FirstAt    float64 `json:"first_at"`    // first such tick; -1 when none
 	Reason     string  `json:"reason"`      // its reason the first time it acted
+	LastReason string  `json:"last_reason"` // its reason the last time it acted
 	Prediction string  `json:"prediction"`  // the prediction behind that
 	Contention string  `json:"contention"`  // the metric that bound the rate, when it said
 	MinRatio   float64 `json:"min_ratio"`   // lowest rate after/before while acting

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 )
@@ -121,7 +122,10 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 			}
 			b.WriteString("\n")
 			if a.Reason != "" {
-				fmt.Fprintf(b, "      why: %s\n", a.Reason)
+				fmt.Fprintf(b, "      first: %s\n", a.Reason)
+			}
+			if a.LastReason != "" && a.LastReason != a.Reason {
+				fmt.Fprintf(b, "      last:  %s\n", a.LastReason)
 			}
 			if a.Prediction != "" {
 				fmt.Fprintf(b, "      prediction: %s\n", a.Prediction)
@@ -231,8 +235,17 @@ func describeSource(s Source) string {
 func describeModel(s Source) string {
 	m := s.Model
 	capacity := m.Capacity(0)
-	out := fmt.Sprintf("capacity %s req/s (cpu 100%%) on %g core(s), %s CPU per request, base cpu %s, base latency %s",
-		fmtNum(capacity), m.Cores, fmtSeconds(m.CostPerRequest), fmtPct(m.BaseCPU), fmtSeconds(m.BaseLatency.Seconds()))
+	cpuAt := math.Min(1, m.BaseCPU+capacity*m.CostPerRequest/m.Cores+m.CPUQuadratic*capacity*capacity)
+	out := fmt.Sprintf("capacity %s req/s (cpu %s there) on %g core(s), %s CPU per request, base cpu %s",
+		fmtNum(capacity), fmtPct(cpuAt), m.Cores, fmtSeconds(m.CostPerRequest), fmtPct(m.BaseCPU))
+	if m.LatencyCurve != nil {
+		out += fmt.Sprintf(", fitted p99 %s + %s·u/(1−u)", fmtSeconds(m.LatencyCurve.Base), fmtSeconds(m.LatencyCurve.K))
+	} else {
+		out += ", base latency " + fmtSeconds(m.BaseLatency.Seconds())
+	}
+	if len(m.BackgroundCPU) > 0 {
+		out += fmt.Sprintf(", background cpu %s→%s", fmtPct(m.BackgroundCPU[0]), fmtPct(m.BackgroundCPU[len(m.BackgroundCPU)-1]))
+	}
 	if m.CapacityChangeAt > 0 && m.CapacityChangeTo > 0 {
 		out += fmt.Sprintf(", capacity ×%g from %s", m.CapacityChangeTo, fmtDur(m.CapacityChangeAt.Seconds()))
 	}

@@ -81,17 +81,21 @@ type Target interface {
 // (a simulate block, a fit to earlier runs, an imported history) ends up
 // as one Model, so the dry-run behaves the same whichever it came from.
 type Model struct {
-	Cores          float64       // cores the target may use (> 0)
-	BaseCPU        float64       // cpu fraction at zero load
-	CostPerRequest float64       // CPU seconds per request
-	CPUQuadratic   float64       // extra cpu fraction per (req/s)², from a fitted curve; 0 for a simulate block
-	BaseLatency    time.Duration // latency added to every request (network, fixed work)
-	BaseMemory     float64       // bytes at zero load
-	MemoryPerConn  float64       // bytes per open connection
-	MemoryPerRate  float64       // bytes per req/s, from a fitted curve (memory that is not per connection)
-	Noise          float64       // relative noise of every metric (0.05 = 5%)
-	Timeout        time.Duration // a request queued longer than this fails; default 30s
-	CPUWindow      time.Duration // the window of the rate() the cpu metric is read through; default 5s
+	Cores          float64 // cores the target may use (> 0)
+	BaseCPU        float64 // cpu fraction at zero load
+	CostPerRequest float64 // CPU seconds per request
+	CPUQuadratic   float64 // extra cpu fraction per (req/s)², from a fitted curve; 0 for a simulate block
+	// MaxThroughput caps what the target serves below its CPU capacity (a
+	// connection pool, a database): a simulate block with both capacity and
+	// cost_per_request saturates at whichever comes first. 0 = CPU-bound.
+	MaxThroughput float64
+	BaseLatency   time.Duration // latency added to every request (network, fixed work)
+	BaseMemory    float64       // bytes at zero load
+	MemoryPerConn float64       // bytes per open connection
+	MemoryPerRate float64       // bytes per req/s, from a fitted curve (memory that is not per connection)
+	Noise         float64       // relative noise of every metric (0.05 = 5%)
+	Timeout       time.Duration // a request queued longer than this fails; default 30s
+	CPUWindow     time.Duration // the window of the rate() the cpu metric is read through; default 5s
 
 	// LatencyCurve, when set, replaces the M/M/c latency: p99 (seconds) as a
 	// function of utilisation, fitted to earlier runs. P50Ratio scales it
@@ -169,6 +173,7 @@ func FromSimulate(s *lang.Simulate) (Model, error) {
 	switch {
 	case s.CostPerRequest > 0:
 		m.CostPerRequest = s.CostPerRequest.Seconds()
+		m.MaxThroughput = s.Capacity
 	case s.Capacity > 0:
 		m.CostPerRequest = m.Cores * (1 - m.BaseCPU) / s.Capacity
 	default:
@@ -201,7 +206,7 @@ func (m Model) validate() error {
 		return fmt.Errorf("simulated target: noise must be in [0, 1], got %g", m.Noise)
 	case m.CapacityChangeTo < 0 || math.IsNaN(m.CapacityChangeTo):
 		return fmt.Errorf("simulated target: capacity_change_to must be >= 0, got %g", m.CapacityChangeTo)
-	case m.BaseMemory < 0 || m.MemoryPerConn < 0:
+	case m.BaseMemory < 0 || m.MemoryPerConn < 0 || m.MaxThroughput < 0:
 		return fmt.Errorf("simulated target: memory figures must be >= 0")
 	}
 	for _, c := range m.CostChanges {
@@ -220,12 +225,22 @@ func (m Model) Capacity(at time.Duration) float64 { return m.capacity(at, 0) }
 func (m Model) capacity(at time.Duration, bg float64) float64 {
 	cost := m.cost(at)
 	head := math.Max(1-m.BaseCPU-bg, 0)
+	var c float64
 	if m.CPUQuadratic > 0 {
 		// base + b·r + c·r² = 1  →  r = (−b + √(b² + 4c·head)) / 2c
 		b := cost / m.Cores
-		return (-b + math.Sqrt(b*b+4*m.CPUQuadratic*head)) / (2 * m.CPUQuadratic)
+		c = (-b + math.Sqrt(b*b+4*m.CPUQuadratic*head)) / (2 * m.CPUQuadratic)
+	} else {
+		c = head * m.Cores / cost
 	}
-	return head * m.Cores / cost
+	if m.MaxThroughput > 0 {
+		mt := m.MaxThroughput
+		if m.CapacityChangeAt > 0 && at >= m.CapacityChangeAt && m.CapacityChangeTo > 0 {
+			mt *= m.CapacityChangeTo
+		}
+		c = math.Min(c, mt)
+	}
+	return c
 }
 
 func (m Model) cost(at time.Duration) float64 {

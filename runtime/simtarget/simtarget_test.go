@@ -187,3 +187,18 @@ func TestFittedCurve(t *testing.T) {
 		t.Fatalf("interpolated p90 %g not between p50 and p99", got.LatencyP90)
 	}
 }
+
+func TestCapacityAndCostBothGiven(t *testing.T) {
+	// 1 core at 1 ms a request could serve 1000 req/s; the block says 400.
+	m, err := FromSimulate(&lang.Simulate{Cores: 1, Capacity: 400, CostPerRequest: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Capacity(0); c != 400 {
+		t.Fatalf("capacity %g, want 400 (the lower of the two)", c)
+	}
+	got := steady(mustSim(t, m, 1), 600, 40)
+	if math.Abs(got.CPU-0.4) > 1e-9 || math.Abs(got.Throughput-400) > 1e-6 || got.LatencyP99 < 1 {
+		t.Fatalf("past a non-CPU bottleneck: %+v", got)
+	}
+}
