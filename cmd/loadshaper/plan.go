@@ -196,3 +196,9 @@ func loadCompare(arg string, plan *lang.Plan, opts lang.LoadOptions, stderr io.W
 	}
 	return other, cleanup, ExitOK
 }
+
+// multiFlag is a repeatable string flag (run.go's --var and --var-file use it).
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
