@@ -7,8 +7,11 @@ import (
 	"sort"
 	"strings"
 
+	"unicode/utf8"
+
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/mitchellh/go-wordwrap"
 )
 
 // didYouMean returns ` Did you mean "x"?` for the candidate closest to
@@ -89,19 +92,75 @@ func sortDiags(diags hcl.Diagnostics) hcl.Diagnostics {
 	return out
 }
 
-// WriteText prints the diagnostics like Terraform: severity, summary, the
-// file:line, a snippet with the span underlined, then the detail.
+// WriteText prints the diagnostics like Terraform: severity and summary,
+// the file:line and enclosing block, the source line with the span marked
+// by carets (or underlined when color is on), then the detail wrapped to
+// width.
 func (d Diagnostics) WriteText(w io.Writer, width uint, color bool) error {
 	if width == 0 {
 		width = 100
 	}
-	wr := hcl.NewDiagnosticTextWriter(w, d.Files, width, color)
+	var b strings.Builder
 	for _, diag := range sortDiags(d.Diags) {
-		if err := wr.WriteDiagnostic(diag); err != nil {
-			return err
+		d.writeOne(&b, diag, width, color)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (d Diagnostics) writeOne(b *strings.Builder, diag *hcl.Diagnostic, width uint, color bool) {
+	sev, on, off := "Error", "", ""
+	if diag.Severity == hcl.DiagWarning {
+		sev = "Warning"
+	}
+	if color {
+		on, off = "\x1b[1;31m", "\x1b[0m"
+		if diag.Severity == hcl.DiagWarning {
+			on = "\x1b[1;33m"
 		}
 	}
-	return nil
+	fmt.Fprintf(b, "%s%s:%s %s\n\n", on, sev, off, diag.Summary)
+	if s := diag.Subject; s != nil && s.Start.Byte == 0 && s.End.Byte == 0 {
+		// The whole file: no line to show.
+		fmt.Fprintf(b, "  in %s\n\n", s.Filename)
+	} else if s != nil {
+		f := d.Files[s.Filename]
+		ctx := ""
+		if f != nil {
+			if cs, ok := f.Nav.(interface{ ContextString(int) string }); ok {
+				if c := cs.ContextString(s.Start.Byte); c != "" {
+					ctx = ", in " + c
+				}
+			}
+		}
+		fmt.Fprintf(b, "  on %s line %d%s:\n", s.Filename, s.Start.Line, ctx)
+		if sn := d.snippet(*s); sn != nil {
+			code := strings.ReplaceAll(sn.Code, "\t", " ")
+			prefix := fmt.Sprintf("%4d: ", sn.StartLine)
+			hs, he := sn.HighlightStartOffset, sn.HighlightEndOffset
+			if he <= hs {
+				he = hs + 1
+			}
+			if color && hs < len(code) {
+				he2 := min(he, len(code))
+				fmt.Fprintf(b, "%s%s\x1b[4m%s\x1b[0m%s\n", prefix, code[:hs], code[hs:he2], code[he2:])
+			} else {
+				fmt.Fprintf(b, "%s%s\n", prefix, code)
+				// Carets under the span; columns count characters, not bytes.
+				pad := utf8.RuneCountInString(code[:min(hs, len(code))])
+				n := max(1, utf8.RuneCountInString(code[min(hs, len(code)):min(he, len(code))]))
+				fmt.Fprintf(b, "%s%s%s\n", strings.Repeat(" ", len(prefix)+pad), strings.Repeat("^", n), "")
+			}
+		}
+		b.WriteString("\n")
+	}
+	if diag.Detail != "" {
+		for _, para := range strings.Split(diag.Detail, "\n") {
+			b.WriteString(wordwrap.WrapString(para, width))
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
 }
 
 // JSONPos and friends follow `terraform validate -json`.

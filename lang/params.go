@@ -40,29 +40,48 @@ type Param struct {
 	Required bool
 	Default  cty.Value // cty.NilVal: absent from Params when not set
 	Options  []string  // ParamString: the allowed values
+	Min, Max float64   // bounds for numbers (durations in seconds); both 0 = unbounded
 	Doc      string
+}
+
+// ScriptParams are the parameters of a shaper with a script: the sandbox
+// limits of each call into it.
+var ScriptParams = []Param{
+	{Name: "max_steps", Kind: ParamNumber, Default: cty.NumberIntVal(1_000_000), Min: 1000, Max: 1e9, Doc: "Starlark computation steps per call"},
+	{Name: "deadline", Kind: ParamDuration, Default: cty.NumberFloatVal(0.1), Min: 0.001, Max: 10, Doc: "wall-clock limit per call"},
 }
 
 // StrategyParams is the table of built-in shaper strategies and their
 // parameters: the one place to add a strategy or a parameter. The shapers
 // package reads the decoded values from Shaper.Params.
 var StrategyParams = map[string][]Param{
+	// predictive_rate_limit, aimd and gradient mirror the parameters the
+	// shapers package declares for them (shapers/predictive.go, reactive.go).
 	"predictive_rate_limit": {
-		{Name: "headroom", Kind: ParamFraction, Default: cty.NumberFloatVal(0.1), Doc: "share of each envelope limit kept free: act when a prediction exceeds (1 - headroom) of the limit"},
-		{Name: "horizon", Kind: ParamDuration, Default: cty.NumberIntVal(30), Doc: "how far ahead predictions look"},
-		{Name: "backoff", Kind: ParamFraction, Default: cty.NumberFloatVal(0.2), Doc: "share of the rate removed when a breach is predicted"},
-		{Name: "recover", Kind: ParamFraction, Default: cty.NumberFloatVal(0.05), Doc: "share of the planned rate given back per tick while predictions are safe"},
-		{Name: "min_rate", Kind: ParamRate, Default: cty.NumberIntVal(0), Doc: "never limit below this rate"},
+		{Name: "horizon", Kind: ParamDuration, Default: cty.NumberIntVal(30), Min: 1, Max: 3600, Doc: "how far ahead to say when the planned rate would reach the limit"},
+		{Name: "confidence", Kind: ParamNumber, Default: cty.NumberFloatVal(2), Min: 0, Max: 6, Doc: "width of the prediction band in standard errors (2 is about 95%)"},
+		{Name: "max_step", Kind: ParamNumber, Default: cty.NumberFloatVal(0.1), Min: 0.001, Max: 10, Doc: "largest increase per tick, as a fraction of the previous rate"},
+		{Name: "min_step", Kind: ParamNumber, Default: cty.NumberFloatVal(0.01), Min: 0, Max: 1, Doc: "increase per tick always allowed, as a fraction of the phase's peak rate"},
+		{Name: "probe_start", Kind: ParamNumber, Default: cty.NumberFloatVal(0.5), Min: 0.01, Max: 1, Doc: "first tick: this fraction of the planned rate (nothing is known yet)"},
+		{Name: "forgetting", Kind: ParamNumber, Default: cty.NumberFloatVal(0.98), Min: 0.5, Max: 1, Doc: "weight kept per tick by the load-response fit, so it follows drift"},
+		{Name: "lag", Kind: ParamDuration, Default: cty.NumberIntVal(0), Min: 0, Max: 120, Doc: "delay between the rate sent and the metric's response; 0 = estimate it"},
+		{Name: "max_lag", Kind: ParamDuration, Default: cty.NumberIntVal(10), Min: 1, Max: 120, Doc: "largest lag the estimate considers"},
+		{Name: "saturation", Kind: ParamNumber, Default: cty.NumberFloatVal(1.2), Min: 1, Max: 10, Doc: "readings above this multiple of the limit are not learnt from"},
+		{Name: "max_error", Kind: ParamNumber, Default: cty.NumberFloatVal(0.1), Min: 0.001, Max: 10, Doc: "model error (fraction of the limit, smoothed) above which the shaper falls back to a reactive rule"},
+		{Name: "backoff", Kind: ParamNumber, Default: cty.NumberFloatVal(0.9), Min: 0.1, Max: 0.99, Doc: "multiplicative decrease of the reactive fallback"},
+		{Name: "min_rate", Kind: ParamRate, Default: cty.NumberIntVal(1), Min: 0, Max: 1e9, Doc: "never send less than this"},
 	},
 	"aimd": {
-		{Name: "increase", Kind: ParamRate, Default: cty.NumberIntVal(10), Doc: "requests/s added per tick while within the envelope"},
-		{Name: "decrease", Kind: ParamFraction, Default: cty.NumberFloatVal(0.5), Doc: "multiplicative cut when the envelope is breached (0.5 halves the rate)"},
-		{Name: "min_rate", Kind: ParamRate, Default: cty.NumberIntVal(1), Doc: "never go below this rate"},
+		{Name: "backoff", Kind: ParamNumber, Default: cty.NumberFloatVal(0.9), Min: 0.1, Max: 0.99, Doc: "factor applied to the limit on each tick with a metric over the envelope"},
+		{Name: "increase", Kind: ParamRate, Default: cty.NumberIntVal(0), Min: 0, Max: 1e9, Doc: "requests/s added per tick while the limit is in use; 0 = 2% of the limit or 1% of the phase's peak rate, whichever is more"},
+		{Name: "min_rate", Kind: ParamRate, Default: cty.NumberIntVal(1), Min: 0, Max: 1e9, Doc: "the limit never goes below this"},
 	},
 	"gradient": {
-		{Name: "tolerance", Kind: ParamPositive, Default: cty.NumberFloatVal(1.5), Doc: "latency may grow to this multiple of the no-load latency before the rate is cut"},
-		{Name: "smoothing", Kind: ParamFraction, Default: cty.NumberFloatVal(0.2), Doc: "weight of the newest latency sample in the moving average"},
-		{Name: "min_rate", Kind: ParamRate, Default: cty.NumberIntVal(1), Doc: "never go below this rate"},
+		{Name: "smoothing", Kind: ParamNumber, Default: cty.NumberFloatVal(0.2), Min: 0.01, Max: 1, Doc: "weight of the new estimate per tick"},
+		{Name: "tolerance", Kind: ParamNumber, Default: cty.NumberFloatVal(1.5), Min: 1, Max: 10, Doc: "latency may reach this multiple of its long-run average before it counts as queueing"},
+		{Name: "queue", Kind: ParamRate, Default: cty.NumberIntVal(0), Min: 0, Max: 1e9, Doc: "headroom added while under the envelope, requests/s; 0 = 10% of the limit or 5% of the phase's peak rate, whichever is more"},
+		{Name: "long_window", Kind: ParamNumber, Default: cty.NumberIntVal(600), Min: 2, Max: 1e6, Doc: "samples in the long-run latency average"},
+		{Name: "min_rate", Kind: ParamRate, Default: cty.NumberIntVal(1), Min: 0, Max: 1e9, Doc: "the limit never goes below this"},
 	},
 	"distribute": {
 		{Name: "agents", Kind: ParamInt, Default: cty.NumberIntVal(1), Doc: "number of agents sharing the rate"},
@@ -147,15 +166,15 @@ func (l *loader) paramContent(body hcl.Body, params []Param) hcl.Attributes {
 	return content.Attributes
 }
 
-// decodeParams evaluates and checks parameters, filling in defaults.
+// decodeParams evaluates and checks the parameters a block sets. Defaults
+// are not filled in: the strategy (or model) applies its own, so the
+// runtime sees exactly what the user wrote. Default in the tables is
+// documentation.
 func (l *loader) decodeParams(attrs hcl.Attributes, params []Param) map[string]cty.Value {
 	out := map[string]cty.Value{}
 	for _, p := range params {
 		a := attrs[p.Name]
 		if a == nil {
-			if p.Default != cty.NilVal {
-				out[p.Name] = p.Default
-			}
 			continue
 		}
 		var v cty.Value
@@ -213,6 +232,16 @@ func (l *loader) decodeParams(attrs hcl.Attributes, params []Param) map[string]c
 			v = cty.StringVal(s)
 		default:
 			panic(fmt.Sprintf("lang: unhandled ParamKind %d", p.Kind))
+		}
+		if ok && (p.Min != 0 || p.Max != 0) && v.Type() == cty.Number {
+			if f := mustFloat(v); f < p.Min || f > p.Max {
+				unit := ""
+				if p.Kind == ParamDuration {
+					unit = " seconds"
+				}
+				l.errorf(exprRange(a), "Parameter out of range", "%s must be between %s and %s%s; got %s%s.", p.Name, fmtNum(p.Min), fmtNum(p.Max), unit, fmtNum(f), unit)
+				ok = false
+			}
 		}
 		if ok {
 			out[p.Name] = v

@@ -106,31 +106,83 @@ func posAt(src []byte, off int) hcl.Pos {
 	return hcl.Pos{Line: line, Column: col, Byte: off}
 }
 
-// checkNesting refuses expressions nested deeper than MaxNestingDepth, using
-// the lexer only (fast, no recursion).
+// checkNesting refuses expressions nested deeper than MaxNestingDepth
+// before the (recursive) parser sees them. It is a byte scan, not a lexer:
+// brackets inside string literals and comments are skipped, template
+// interpolations inside strings count.
 func checkNesting(filename string, src []byte) hcl.Diagnostics {
-	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
 	depth := 0
-	for _, t := range toks {
-		switch t.Type {
-		case hclsyntax.TokenOParen, hclsyntax.TokenOBrack, hclsyntax.TokenOBrace, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
-			depth++
-			if depth > MaxNestingDepth {
-				r := t.Range
-				return hcl.Diagnostics{{
-					Severity: hcl.DiagError,
-					Summary:  "Expression nested too deeply",
-					Detail:   fmt.Sprintf("Brackets, braces and interpolations are nested more than %d levels deep here. Flatten the expression or move parts of it into locals.", MaxNestingDepth),
-					Subject:  &r,
-				}}
+	var stack []byte // what closes each open level: ')', ']', '}', or '"' for an interpolation's string
+	inString := false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if inString {
+			switch {
+			case c == '\\':
+				i++
+			case c == '"':
+				inString = false
+			case c == '$' && i+1 < len(src) && src[i+1] == '{':
+				i++
+				depth++
+				stack = append(stack, '"')
+				inString = false
+				if depth > MaxNestingDepth {
+					return nestingDiag(filename, src, i)
+				}
+			case c == '\n':
+				inString = false // unterminated; let the parser say so
 			}
-		case hclsyntax.TokenCParen, hclsyntax.TokenCBrack, hclsyntax.TokenCBrace, hclsyntax.TokenTemplateSeqEnd:
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '#':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		case '/':
+			if i+1 < len(src) && src[i+1] == '/' {
+				for i < len(src) && src[i] != '\n' {
+					i++
+				}
+			} else if i+1 < len(src) && src[i+1] == '*' {
+				end := bytes.Index(src[i+2:], []byte("*/"))
+				if end < 0 {
+					return nil
+				}
+				i += end + 3
+			}
+		case '(', '[', '{':
+			depth++
+			stack = append(stack, c)
+			if depth > MaxNestingDepth {
+				return nestingDiag(filename, src, i)
+			}
+		case ')', ']', '}':
 			if depth > 0 {
 				depth--
+				open := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				if open == '"' {
+					inString = true // back inside the string the interpolation was in
+				}
 			}
 		}
 	}
 	return nil
+}
+
+func nestingDiag(filename string, src []byte, off int) hcl.Diagnostics {
+	p := posAt(src, off)
+	r := hcl.Range{Filename: filename, Start: p, End: hcl.Pos{Line: p.Line, Column: p.Column + 1, Byte: p.Byte + 1}}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Expression nested too deeply",
+		Detail:   fmt.Sprintf("Brackets, braces and interpolations are nested more than %d levels deep here. Flatten the expression or move parts of it into locals.", MaxNestingDepth),
+		Subject:  &r,
+	}}
 }
 
 // parseHCL parses HCL source under filename and caches the file.

@@ -1,7 +1,6 @@
 package lang
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -21,8 +20,8 @@ var shaperBlockSchema = &hcl.BodySchema{
 var strategiesNeedingEnvelope = map[string]bool{"predictive_rate_limit": true, "aimd": true, "capacity_search": true}
 
 // A shaper is a built-in strategy, whose parameters come from
-// StrategyParams, or a Starlark script, whose extra attributes are free
-// parameters the script reads as ctx.params.
+// StrategyParams, or a Starlark script, whose extra attributes are its
+// sandbox limits (ScriptParams).
 func (l *loader) decodeShaperBlock(b *hcl.Block) {
 	content, remain, diags := b.Body.PartialContent(shaperBlockSchema)
 	l.diags = append(l.diags, diags...)
@@ -49,9 +48,7 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 			}
 		}
 	default:
-		var pdiags hcl.Diagnostics
-		params, pdiags = remain.JustAttributes()
-		l.diags = append(l.diags, pdiags...)
+		params = l.paramContent(remain, ScriptParams)
 		n.exprs = append(n.exprs, attrExprs(params)...)
 	}
 	n.build = func() {
@@ -61,7 +58,7 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 		if strategyOK {
 			s.Params = l.decodeParams(params, StrategyParams[strategy])
 		}
-		if a := at["script"]; a != nil {
+		if a := at["script"]; a != nil && at["strategy"] == nil {
 			if p, ok := l.str(a); ok {
 				if !strings.HasSuffix(p, ".star") {
 					l.errorf(exprRange(a), "Invalid script", "Rule scripts are Starlark files ending in .star; got %q.", p)
@@ -70,16 +67,7 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 					l.loadScript(p, a)
 				}
 			}
-			names := make([]string, 0, len(params))
-			for k := range params {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			for _, k := range names {
-				if v, ok := l.eval(params[k].Expr); ok {
-					s.Params[k] = v
-				}
-			}
+			s.Params = l.decodeParams(params, ScriptParams)
 		}
 		n.value = objectVal(map[string]cty.Value{"name": cty.StringVal(s.Name)})
 	}

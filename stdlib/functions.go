@@ -82,6 +82,9 @@ var ctyFunctions = map[string]function.Function{
 	"setunion": ctystdlib.SetUnionFunc, "setintersection": ctystdlib.SetIntersectionFunc,
 	"jsonencode": ctystdlib.JSONEncodeFunc, "jsondecode": ctystdlib.JSONDecodeFunc,
 	"csvdecode": ctystdlib.CSVDecodeFunc, "formatdate": ctystdlib.FormatDateFunc,
+	"tostring": ctystdlib.MakeToFunc(cty.String), "tonumber": ctystdlib.MakeToFunc(cty.Number),
+	"tobool": ctystdlib.MakeToFunc(cty.Bool), "tolist": ctystdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
+	"tomap": ctystdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)), "toset": ctystdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
 }
 
 // FunctionNames lists every plan function, sorted.
