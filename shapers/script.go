@@ -32,6 +32,7 @@ type Script struct {
 	requests   []RequestClass
 	env        Limits
 	limits     starlib.Limits
+	params     *attrs
 	print      func(string)
 }
 
@@ -42,10 +43,26 @@ func NewScript(cfg Config) (*Script, error) {
 	if cfg.Source == nil {
 		return nil, fmt.Errorf("shaper %q: script %q has no source (the runtime reads the file)", cfg.Name, cfg.Script)
 	}
-	p, err := ValidateParams(scriptStrategy, cfg.Params)
+	// max_steps and deadline bound the sandbox; every other parameter is
+	// the script's own, read as ctx.params.
+	reserved, own := map[string]any{}, starlark.StringDict{}
+	for k, v := range cfg.Params {
+		if k == "max_steps" || k == "deadline" {
+			reserved[k] = v
+			continue
+		}
+		sv, err := toStarlark(v)
+		if err != nil {
+			return nil, fmt.Errorf("shaper %q (script): parameter %q: %w", cfg.Name, k, err)
+		}
+		own[k] = sv
+	}
+	p, err := ValidateParams(scriptStrategy, reserved)
 	if err != nil {
 		return nil, fmt.Errorf("shaper %q (script): %w", cfg.Name, err)
 	}
+	params := &attrs{what: "params", m: own}
+	params.Freeze()
 	path := cfg.Script
 	if path == "" {
 		path = cfg.Name + ".star"
@@ -72,7 +89,7 @@ func NewScript(cfg Config) (*Script, error) {
 		return nil, fmt.Errorf("shaper %q: loading %s: %s", cfg.Name, path, backtrace(err))
 	}
 	globals.Freeze()
-	sc := &Script{name: cfg.Name, path: path, requests: cfg.Requests, env: cfg.Envelope, limits: lim}
+	sc := &Script{name: cfg.Name, path: path, requests: cfg.Requests, env: cfg.Envelope, limits: lim, params: params}
 	if sc.shape, err = entryPoint(globals, "shape", 1); err != nil {
 		return nil, fmt.Errorf("shaper %q: %s: %w", cfg.Name, path, err)
 	}
@@ -133,7 +150,7 @@ func (sc *Script) Shape(s *Snapshot, in Instruction) (Instruction, Decision, err
 	if env == nil {
 		env = s.Envelope
 	}
-	ctx := newCtx(s, in, env)
+	ctx := newCtx(s, in, env, sc.params)
 	out := in
 	var d Decision
 	if sc.shape != nil {
@@ -172,7 +189,7 @@ func (sc *Script) call(fname string, fn starlark.Callable, args starlark.Tuple) 
 // for no change); the shed share leaves the mix and the rate, so the other
 // requests keep their own rates.
 func (sc *Script) prioritizeTable(s *Snapshot, in Instruction, env Limits, d *Decision) (Instruction, error) {
-	ctx := newCtx(s, in, env)
+	ctx := newCtx(s, in, env, sc.params)
 	out := in
 	out.Mix = map[string]float64{}
 	total, kept := 0.0, 0.0
@@ -362,7 +379,7 @@ func floatMapDict(m map[string]float64) *starlark.Dict {
 }
 
 // newCtx builds the ctx value a script sees (see spec/starlark-api.md).
-func newCtx(s *Snapshot, in Instruction, env Limits) *attrs {
+func newCtx(s *Snapshot, in Instruction, env Limits, params *attrs) *attrs {
 	envm := map[string]starlark.Value{}
 	for k, v := range env {
 		envm[k] = starlark.Float(v)
@@ -424,6 +441,7 @@ func newCtx(s *Snapshot, in Instruction, env Limits) *attrs {
 		"phase":        phase,
 		"sent":         floatSeq(s.Sent),
 		"series":       series,
+		"params":       params,
 	}}
 	ctx.Freeze() // a script cannot change what the next call sees
 	return ctx
@@ -485,3 +503,58 @@ func (it *floatIter) Next(p *starlark.Value) bool {
 	return true
 }
 func (it *floatIter) Done() {}
+
+// toStarlark converts a parameter value (as shapers.Config documents) to a
+// Starlark value.
+func toStarlark(v any) (starlark.Value, error) {
+	switch x := v.(type) {
+	case nil:
+		return starlark.None, nil
+	case bool:
+		return starlark.Bool(x), nil
+	case string:
+		return starlark.String(x), nil
+	case time.Duration:
+		return starlark.Float(x.Seconds()), nil
+	case []string:
+		l := make([]starlark.Value, len(x))
+		for i, e := range x {
+			l[i] = starlark.String(e)
+		}
+		return starlark.NewList(l), nil
+	case []any:
+		l := make([]starlark.Value, len(x))
+		for i, e := range x {
+			sv, err := toStarlark(e)
+			if err != nil {
+				return nil, err
+			}
+			l[i] = sv
+		}
+		return starlark.NewList(l), nil
+	case map[string]float64:
+		return floatMapDict(x), nil
+	case map[string]any:
+		d := starlark.NewDict(len(x))
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			sv, err := toStarlark(x[k])
+			if err != nil {
+				return nil, err
+			}
+			_ = d.SetKey(starlark.String(k), sv)
+		}
+		return d, nil
+	}
+	if f, ok := toFloat(v); ok {
+		if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return starlark.MakeInt64(int64(f)), nil
+		}
+		return starlark.Float(f), nil
+	}
+	return nil, fmt.Errorf("unsupported value %T", v)
+}

@@ -166,3 +166,18 @@ def shape(ctx):
 		t.Errorf("got  %s\nwant %s", d.Reason, want)
 	}
 }
+
+func TestScriptParams(t *testing.T) {
+	sc, err := NewScript(Config{Name: "p", Script: "p.star", Params: map[string]any{"factor": 0.5, "label": "x", "deadline": "50ms"},
+		Source: []byte("def shape(ctx):\n    return decision(rate = ctx.rate * ctx.params.factor, reason = ctx.params.label)")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, d, err := sc.Shape(snap(), Instruction{Rate: 100})
+	if err != nil || out.Rate != 50 || d.Reason != "x" {
+		t.Errorf("out %+v, d %+v, err %v", out, d, err)
+	}
+	if _, err := NewScript(Config{Name: "p", Script: "p.star", Params: map[string]any{"deadline": "soon"}, Source: []byte("def shape(ctx): return None")}); err == nil {
+		t.Error("bad deadline accepted")
+	}
+}

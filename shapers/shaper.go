@@ -315,7 +315,13 @@ func convertParam(pd Param, v any) (any, error) {
 		case []string:
 			return append([]string(nil), x...), nil
 		case string:
-			return []string{x}, nil
+			var out []string
+			for _, f := range strings.Split(x, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					out = append(out, f)
+				}
+			}
+			return out, nil
 		case []any:
 			out := make([]string, 0, len(x))
 			for _, e := range x {

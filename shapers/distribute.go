@@ -1,0 +1,162 @@
+package shapers
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// distribute shifts the rate between generators (one per target) by their
+// headroom: a hot target gets a smaller share, a cool one a larger, within
+// min_share..max_share and at most max_shift per tick, so one noisy reading
+// cannot swing the load.
+type distribute struct {
+	env                       Limits
+	gens                      []string
+	minShare, maxShare, shift float64
+	predicted                 bool
+	share                     map[string]float64
+}
+
+func init() {
+	Register(Strategy{
+		Name:    "distribute",
+		Summary: "Shift rate between generators/targets by their headroom, within bounds and a per-tick step.",
+		Params: []Param{
+			{Name: "min_share", Kind: Number, Default: 0.05, Min: 0, Max: 1, Doc: "smallest share of the rate any generator keeps"},
+			{Name: "max_share", Kind: Number, Default: 0.95, Min: 0, Max: 1, Doc: "largest share of the rate any generator gets"},
+			{Name: "max_shift", Kind: Number, Default: 0.05, Min: 0.001, Max: 1, Doc: "largest change of a share per tick"},
+			{Name: "predicted", Kind: Bool, Default: true, Doc: "use a target's predicted upper bound (metric name \"<target>.<metric>\") when there is one"},
+		},
+		New: func(cfg Config, p Params) (Shaper, error) {
+			d := &distribute{env: cfg.Envelope, gens: append([]string(nil), cfg.Generators...), minShare: p.Float("min_share"),
+				maxShare: p.Float("max_share"), shift: p.Float("max_shift"), predicted: p.Bool("predicted")}
+			sort.Strings(d.gens)
+			return d, nil
+		},
+	})
+}
+
+func (d *distribute) Validate() error {
+	if n := float64(len(d.gens)); n > 0 && (d.minShare*n > 1 || d.maxShare*n < 1) {
+		return fmt.Errorf("min_share %.2f and max_share %.2f cannot both hold for %d generators", d.minShare, d.maxShare, len(d.gens))
+	}
+	return nil
+}
+
+func (d *distribute) Shape(s *Snapshot, in Instruction) (Instruction, Decision, error) {
+	gens := d.gens
+	if len(gens) == 0 {
+		for g := range s.Targets {
+			gens = append(gens, g)
+		}
+		sort.Strings(gens)
+	}
+	if len(gens) < 2 {
+		return in, Decision{}, nil
+	}
+	env := d.env
+	if env == nil {
+		env = s.Envelope
+	}
+	if d.share == nil {
+		d.share = map[string]float64{}
+		for _, g := range gens {
+			d.share[g] = 1 / float64(len(gens))
+			if v, ok := in.Distribution[g]; ok {
+				d.share[g] = v
+			}
+		}
+	}
+	// Headroom per generator: 1 − the largest reading/limit of its target.
+	head := map[string]float64{}
+	hottest, hotVal := "", -1.0
+	for _, g := range gens {
+		p := 0.0
+		known := false
+		for _, m := range env.Names() {
+			v, ok := 0.0, false
+			if d.predicted {
+				if pr, has := s.Predictions[g+"."+m]; has {
+					v, ok = pr.Upper, true
+				}
+			}
+			if !ok {
+				if mt, has := s.Targets[g][m]; has && !mt.Stale && !math.IsNaN(mt.Value) {
+					v, ok = mt.Value, true
+				}
+			}
+			if ok && env[m] > 0 {
+				p = math.Max(p, v/env[m])
+				known = true
+			}
+		}
+		if !known {
+			continue
+		}
+		head[g] = math.Max(1-p, 0.01)
+		if p > hotVal {
+			hottest, hotVal = g, p
+		}
+	}
+	if len(head) < 2 {
+		return in, Decision{}, nil
+	}
+	// Wanted share ∝ current share × headroom, then bounds and step.
+	want := map[string]float64{}
+	sum := 0.0
+	for _, g := range gens {
+		h, ok := head[g]
+		if !ok {
+			h = 1
+		}
+		want[g] = d.share[g] * h
+		sum += want[g]
+	}
+	var parts []string
+	next := map[string]float64{}
+	total := 0.0
+	for _, g := range gens {
+		w := want[g] / sum
+		w = math.Min(math.Max(w, d.share[g]-d.shift), d.share[g]+d.shift)
+		w = math.Min(math.Max(w, d.minShare), d.maxShare)
+		next[g] = w
+		total += w
+	}
+	// Normalise and re-apply the bounds until both hold (a few rounds do).
+	for round := 0; round < 10; round++ {
+		ok := true
+		for _, g := range gens {
+			w := next[g] / total
+			c := math.Min(math.Max(w, d.minShare), d.maxShare)
+			if math.Abs(c-w) > 1e-12 {
+				ok = false
+			}
+			next[g] = c
+		}
+		total = 0
+		for _, g := range gens {
+			total += next[g]
+		}
+		if ok {
+			break
+		}
+	}
+	out := in
+	out.Distribution = map[string]float64{}
+	for _, g := range gens {
+		w := next[g] / total
+		if math.Abs(w-d.share[g]) >= 0.005 {
+			parts = append(parts, fmt.Sprintf("%s %.0f%% -> %.0f%%", g, 100*d.share[g], 100*w))
+		}
+		d.share[g] = w
+		out.Distribution[g] = w
+	}
+	dec := Decision{}
+	if len(parts) > 0 {
+		dec.Changed = "distribution " + strings.Join(parts, ", ")
+		dec.Reason = fmt.Sprintf("%s is the hottest target (%.0f%% of its envelope)", hottest, 100*hotVal)
+	}
+	return out, dec, nil
+}
