@@ -19,8 +19,16 @@ func init() {
 	registerModule(&starlarkstruct.Module{
 		Name: "forecast",
 		Members: starlark.StringDict{
-			"ewma": starlark.NewBuiltin("forecast.ewma", forecastEWMA),
-			"holt": starlark.NewBuiltin("forecast.holt", forecastHolt),
+			"ewma":           starlark.NewBuiltin("forecast.ewma", forecastEWMA),
+			"holt":           starlark.NewBuiltin("forecast.holt", forecastHolt),
+			"holt_winters":   starlark.NewBuiltin("forecast.holt_winters", forecastHoltWinters),
+			"auto":           starlark.NewBuiltin("forecast.auto", forecastNamed("auto")),
+			"naive":          starlark.NewBuiltin("forecast.naive", forecastNamed("naive")),
+			"seasonal_naive": starlark.NewBuiltin("forecast.seasonal_naive", forecastNamed("seasonal_naive")),
+			"median":         starlark.NewBuiltin("forecast.median", forecastNamed("median")),
+			"interval":       starlark.NewBuiltin("forecast.interval", forecastInterval),
+			"period":         starlark.NewBuiltin("forecast.period", forecastPeriod),
+			"anomalies":      starlark.NewBuiltin("forecast.anomalies", forecastAnomalies),
 		},
 	})
 }
@@ -122,4 +130,138 @@ func (f *floatArg) Unpack(v starlark.Value) error {
 	}
 	*f = floatArg(x)
 	return nil
+}
+
+// forecast.holt_winters(series, horizon = 1, period = 0, alpha = 0, beta = 0,
+// gamma = 0, multiplicative = False): period 0 detects it; a series without
+// a detectable season is an error (use forecast.auto).
+func forecastHoltWinters(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		y                  seriesArg
+		h                  = 1
+		period             int
+		alpha, beta, gamma floatArg
+		mul                bool
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "series", &y, "horizon?", &h, "period?", &period,
+		"alpha?", &alpha, "beta?", &beta, "gamma?", &gamma, "multiplicative?", &mul); err != nil {
+		return nil, err
+	}
+	if period == 0 {
+		c, err := predictors.Clean(y)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		}
+		if period = predictors.DetectPeriod(c, 2, len(c)/3); period == 0 {
+			return nil, fmt.Errorf("%s: no seasonal period found in %d values; pass period = N or use forecast.auto", b.Name(), len(c))
+		}
+	}
+	m := &predictors.HoltWinters{Period: period, Alpha: float64(alpha), Beta: float64(beta), Gamma: float64(gamma), Multiplicative: mul}
+	return fitAndForecast(b.Name(), m, y, h)
+}
+
+// forecastNamed: forecast.<model>(series, horizon = 1, period = 0, window = 0).
+func forecastNamed(model string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var (
+			y              seriesArg
+			h              = 1
+			period, window int
+		)
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "series", &y, "horizon?", &h, "period?", &period, "window?", &window); err != nil {
+			return nil, err
+		}
+		if period < 0 || window < 0 {
+			return nil, fmt.Errorf("%s: period and window must not be negative", b.Name())
+		}
+		m, err := predictors.NewModel(predictors.Spec{Model: model, Period: period, Window: window})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		}
+		if a, ok := m.(*predictors.Auto); ok {
+			a.Horizon = h
+		}
+		return fitAndForecast(b.Name(), m, y, h)
+	}
+}
+
+// forecast.interval(series, model = "auto", horizon = 1, level = 0.95,
+// period = 0) → struct(mean, lower, upper, model): the forecast with its
+// prediction interval; model is what ran (auto's choice).
+func forecastInterval(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		y      seriesArg
+		model  = "auto"
+		h      = 1
+		level  = floatArg(0.95)
+		period int
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "series", &y, "model?", &model, "horizon?", &h, "level?", &level, "period?", &period); err != nil {
+		return nil, err
+	}
+	if err := checkHorizon(b.Name(), h); err != nil {
+		return nil, err
+	}
+	if !(level > 0 && level < 1) {
+		return nil, fmt.Errorf("%s: level must be between 0 and 1, got %v", b.Name(), float64(level))
+	}
+	m, err := predictors.NewModel(predictors.Spec{Model: model, Period: period})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+	}
+	if a, ok := m.(*predictors.Auto); ok {
+		a.Horizon = h
+	}
+	if err := m.Fit(y); err != nil {
+		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+	}
+	f := m.Forecast(h, float64(level))
+	return starlarkstruct.FromStringDict(starlark.String("forecast"), starlark.StringDict{
+		"mean":  floatList(f.Mean),
+		"lower": floatList(f.Lower),
+		"upper": floatList(f.Upper),
+		"model": starlark.String(m.Name()),
+	}), nil
+}
+
+// forecast.period(series) → int: the seasonal period found by
+// autocorrelation, 0 if none.
+func forecastPeriod(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var y seriesArg
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "series", &y); err != nil {
+		return nil, err
+	}
+	c, err := predictors.Clean(y)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+	}
+	return starlark.MakeInt(predictors.DetectPeriod(c, 2, len(c)/3)), nil
+}
+
+// forecast.anomalies(series, threshold = 3.5, window = 0) → list of
+// struct(index, kind, value, expected, score).
+func forecastAnomalies(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		y         seriesArg
+		threshold floatArg
+		window    int
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "series", &y, "threshold?", &threshold, "window?", &window); err != nil {
+		return nil, err
+	}
+	if threshold < 0 || window < 0 {
+		return nil, fmt.Errorf("%s: threshold and window must not be negative", b.Name())
+	}
+	evs := predictors.DetectAnomalies(y, predictors.AnomalyConfig{Threshold: float64(threshold), Window: window})
+	out := make([]starlark.Value, len(evs))
+	for i, e := range evs {
+		out[i] = starlarkstruct.FromStringDict(starlark.String("anomaly"), starlark.StringDict{
+			"index":    starlark.MakeInt(e.Index),
+			"kind":     starlark.String(e.Kind),
+			"value":    starlark.Float(e.Value),
+			"expected": starlark.Float(e.Expected),
+			"score":    starlark.Float(e.Score),
+		})
+	}
+	return starlark.NewList(out), nil
 }
