@@ -83,36 +83,51 @@ var StrategyParams = map[string][]Param{
 		{Name: "long_window", Kind: ParamNumber, Default: cty.NumberIntVal(600), Min: 2, Max: 1e6, Doc: "samples in the long-run latency average"},
 		{Name: "min_rate", Kind: ParamRate, Default: cty.NumberIntVal(1), Min: 0, Max: 1e9, Doc: "the limit never goes below this"},
 	},
-	"distribute": {
-		{Name: "agents", Kind: ParamInt, Default: cty.NumberIntVal(1), Doc: "number of agents sharing the rate"},
-		{Name: "mode", Kind: ParamString, Default: cty.StringVal("even"), Options: []string{"even", "capacity"}, Doc: "even slices, or slices by each agent's measured capacity"},
-	},
-	"prioritize": {
-		{Name: "protect", Kind: ParamPriority, Default: cty.StringVal("high"), Doc: "requests of this class and above are never shed"},
-		{Name: "shed_step", Kind: ParamFraction, Default: cty.NumberFloatVal(0.25), Doc: "share of the lowest shed class dropped per tick of predicted breach"},
-	},
-	"presoak": {
-		{Name: "duration", Kind: ParamDuration, Required: true, Doc: "how long to hold the presoak rate before the phase's own rate"},
-		{Name: "rate", Kind: ParamRate, Required: true, Doc: "the presoak rate"},
-		{Name: "until_stable", Kind: ParamBool, Default: cty.False, Doc: "end the presoak early once the metrics are stable"},
+	// The other strategies mirror shapers/*.go too (spec/shapers.md).
+	"capacity_search": {
+		{Name: "step", Kind: ParamNumber, Default: cty.NumberFloatVal(0.05), Min: 0.001, Max: 1, Doc: "increase per tick while searching, as a fraction of the rate"},
+		{Name: "start", Kind: ParamNumber, Default: cty.NumberIntVal(0), Min: 0, Max: 1e+09, Doc: "rate to start from; 0 = the phase's rate"},
+		{Name: "settle", Kind: ParamDuration, Default: cty.NumberIntVal(20), Min: 1, Max: 3600, Doc: "how long the rate must stay bound by the limit, within 5%, to count as found"},
+		{Name: "confidence", Kind: ParamNumber, Default: cty.NumberIntVal(2), Min: 0, Max: 6, Doc: "width of the prediction band in standard errors"},
 	},
 	"chaos": {
-		{Name: "probability", Kind: ParamFraction, Default: cty.NumberFloatVal(0.1), Doc: "chance per tick of injecting a fault"},
-		{Name: "within_envelope", Kind: ParamBool, Default: cty.True, Doc: "inject only while predictions leave headroom"},
+		{Name: "min_headroom", Kind: ParamFraction, Default: cty.NumberFloatVal(0.1), Min: 0, Max: 1, Doc: "headroom (1 − predicted pressure) an abort, slow_client or fault_header needs when within_envelope"},
 	},
-	"capacity_search": {
-		{Name: "metric", Kind: ParamMetric, Default: cty.StringVal("latency_p99"), Doc: "metric whose envelope limit bounds the search"},
-		{Name: "start", Kind: ParamRate, Default: cty.NumberIntVal(10), Doc: "first rate tried"},
-		{Name: "max", Kind: ParamRate, Doc: "highest rate tried; default the phase's peak"},
-		{Name: "growth", Kind: ParamPositive, Default: cty.NumberFloatVal(1.5), Doc: "factor between successive rates while no limit is hit"},
-		{Name: "tolerance", Kind: ParamFraction, Default: cty.NumberFloatVal(0.05), Doc: "stop when the bracket around the capacity is this narrow"},
-		{Name: "hold", Kind: ParamDuration, Default: cty.NumberIntVal(30), Doc: "how long each rate is held"},
+	"cost": {
+		{Name: "per_request", Kind: ParamNumber, Default: cty.NumberIntVal(0), Min: 0, Max: 1e+09, Doc: "cost of one request"},
+		{Name: "per_generator_hour", Kind: ParamNumber, Default: cty.NumberIntVal(0), Min: 0, Max: 1e+09, Doc: "cost of one generator for an hour"},
+		{Name: "generator_rate", Kind: ParamRate, Default: cty.NumberIntVal(0), Min: 0, Max: 1e+09, Doc: "requests/s one generator sustains; 0 = one generator whatever the rate"},
+		{Name: "budget_per_hour", Kind: ParamNumber, Default: cty.NumberIntVal(0), Min: 0, Max: 1e+12, Doc: "largest spend per hour; 0 = none"},
+		{Name: "min_fill", Kind: ParamFraction, Default: cty.NumberFloatVal(0.25), Min: 0, Max: 1, Doc: "do not start another generator for less than this fraction of its capacity"},
+	},
+	"distribute": {
+		{Name: "min_share", Kind: ParamFraction, Default: cty.NumberFloatVal(0.05), Min: 0, Max: 1, Doc: "smallest share of the rate any generator keeps"},
+		{Name: "max_share", Kind: ParamFraction, Default: cty.NumberFloatVal(0.95), Min: 0, Max: 1, Doc: "largest share of the rate any generator gets"},
+		{Name: "max_shift", Kind: ParamNumber, Default: cty.NumberFloatVal(0.05), Min: 0.001, Max: 1, Doc: "largest change of a share per tick"},
+		{Name: "predicted", Kind: ParamBool, Default: cty.BoolVal(true), Doc: "use a target's predicted upper bound (metric name \"<target>.<metric>\") when there is one"},
 	},
 	"investigate": {
-		{Name: "window", Kind: ParamDuration, Default: cty.NumberIntVal(60), Doc: "history window anomalies are judged against"},
-		{Name: "sensitivity", Kind: ParamPositive, Default: cty.NumberFloatVal(3), Doc: "z-score beyond which a metric is anomalous"},
-		{Name: "hold", Kind: ParamBool, Default: cty.True, Doc: "hold the rate while an anomaly is investigated"},
+		{Name: "hold", Kind: ParamDuration, Default: cty.NumberIntVal(10), Min: 1, Max: 3600, Doc: "how long to hold, and to stay stepped back"},
+		{Name: "step_back", Kind: ParamNumber, Default: cty.NumberFloatVal(0.7), Min: 0.1, Max: 0.99, Doc: "rate factor while stepped back"},
+		{Name: "approach", Kind: ParamDuration, Default: cty.NumberIntVal(20), Min: 1, Max: 3600, Doc: "how long the re-approach to the anomaly's rate takes"},
+		{Name: "tolerance", Kind: ParamNumber, Default: cty.NumberFloatVal(0.1), Min: 0.01, Max: 1, Doc: "relative change of the metric that counts as a difference"},
+		{Name: "cooldown", Kind: ParamDuration, Default: cty.NumberIntVal(60), Min: 0, Max: 86400, Doc: "quiet time after an investigation"},
+		{Name: "detect", Kind: ParamBool, Default: cty.BoolVal(true), Doc: "also flag a metric whose robust z-score exceeds 3.5 for 3 ticks while the rate is steady"},
 	},
+	"presoak": {
+		{Name: "metrics", Kind: ParamString, Doc: "metrics that must settle; default the envelope's, else every metric read"},
+		{Name: "window", Kind: ParamDuration, Default: cty.NumberIntVal(30), Min: 1, Max: 3600, Doc: "window over which the variation is measured"},
+		{Name: "threshold", Kind: ParamNumber, Default: cty.NumberFloatVal(0.05), Min: 0, Max: 10, Doc: "largest coefficient of variation (stddev/mean) that counts as settled"},
+		{Name: "min_duration", Kind: ParamDuration, Default: cty.NumberIntVal(10), Min: 0, Max: 86400, Doc: "never end before this"},
+		{Name: "max_duration", Kind: ParamDuration, Default: cty.NumberIntVal(0), Min: 0, Max: 86400, Doc: "end here even if not settled; 0 = the phase's duration"},
+	},
+	"prioritize": {
+		{Name: "threshold", Kind: ParamNumber, Default: cty.NumberIntVal(1), Min: 0.1, Max: 10, Doc: "envelope pressure (reading/limit) at which shedding starts"},
+		{Name: "hard_margin", Kind: ParamNumber, Default: cty.NumberFloatVal(0.1), Min: 0, Max: 10, Doc: "critical may be shed only while a reading is over its limit by more than this fraction"},
+		{Name: "predicted", Kind: ParamBool, Default: cty.BoolVal(true), Doc: "count the predictors' upper bound as pressure too, not only live readings"},
+		{Name: "restore_rate", Kind: ParamBool, Default: cty.BoolVal(true), Doc: "turn a rate cut by an earlier shaper into shedding of the lowest classes at the planned rate"},
+	},
+	"safe": {},
 }
 
 // ModelParams is the table of predictor models and their parameters.
