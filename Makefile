@@ -10,10 +10,12 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/loadshaper
 
-# The main job on the embedded defaults: lint and inspect the bundled examples.
+# The main job: lint the bundled examples, then run examples/demo.lshcl
+# against the bundled testbed on a free 127.0.0.1 port (about 16 s).
 demo: build
 	$(BIN) lint examples/*.lshcl
 	$(BIN) inspect examples/at-a-glance.lshcl
+	$(BIN) demo
 
 test: lint
 	$(GO) test -count=1 ./...

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,4 +42,68 @@ func TestTestbedScripts(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// Exit codes are numbers testscript cannot see; check them in-process.
+func TestRunExitCodes(t *testing.T) {
+	fast, err := testbed.Start(testbed.Config{Capacity: 20000, Workers: 64, Cost: time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	slow, err := testbed.Start(testbed.Config{Capacity: 50, Workers: 2, Cost: time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	dir := t.TempDir()
+	plan := func(name, dur, threshold string) string {
+		p := filepath.Join(dir, name+".lshcl")
+		src := `variable "base_url" { default = "http://127.0.0.1:1" }
+target "t" { url = var.base_url }
+request "get" { target = target.t }
+phase "main" {
+  duration = "` + dur + `"
+  rate     = 150
+}
+` + threshold
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p99 := plan("p99", "1s", `threshold "latency_p99" { max = "300ms" }`)
+	abort := plan("abort", "20s", `threshold "latency_p99" {
+  max   = "100ms"
+  abort = true
+}`)
+	long := plan("long", "20s", "")
+	cases := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"pass", []string{"run", "--quiet", p99, "--var", "base_url=" + fast.URL}, ExitOK},
+		{"fail", []string{"run", "--quiet", p99, "--var", "base_url=" + slow.URL}, ExitThresholds},
+		{"abort", []string{"run", "--quiet", abort, "--var", "base_url=" + slow.URL}, ExitAborted},
+		{"invalid", []string{"run", filepath.Join(dir, "missing.lshcl")}, ExitError},
+		{"usage", []string{"run", "--no-such-flag", p99}, ExitUsage},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		if got := run(c.args, &out, &errb); got != c.want {
+			t.Errorf("%s: exit %d, want %d\n%s%s", c.name, got, c.want, out.String(), errb.String())
+		}
+	}
+	// Ctrl-C: the run stops gracefully, prints its summary and exits 130.
+	timer := time.AfterFunc(time.Second, func() { _ = syscall.Kill(os.Getpid(), syscall.SIGINT) })
+	defer timer.Stop()
+	var out, errb bytes.Buffer
+	start := time.Now()
+	if got := run([]string{"run", "--quiet", long, "--var", "base_url=" + fast.URL}, &out, &errb); got != ExitInterrupted {
+		t.Fatalf("interrupted run: exit %d, want %d\n%s%s", got, ExitInterrupted, out.String(), errb.String())
+	}
+	if time.Since(start) > 10*time.Second || !strings.Contains(out.String(), "interrupted") || !strings.Contains(out.String(), "overall") {
+		t.Fatalf("interrupted run took %v and printed:\n%s", time.Since(start), out.String())
+	}
 }

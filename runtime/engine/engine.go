@@ -243,7 +243,7 @@ func (e *engine) run(parent context.Context) *Summary {
 	sum.DurationS = time.Since(e.runStart).Seconds()
 	sum.Overall = e.overall.stats(e.overDur, e.reqNames)
 	for _, s := range e.ths {
-		if s.th.Window == 0 {
+		if s.th.Window == 0 && s.measured() {
 			a, d := e.overall, e.overDur
 			if s.th.Phase != "" {
 				a, d = e.phaseAgg[s.th.Phase], e.phaseDur[s.th.Phase]
@@ -469,7 +469,7 @@ func (e *engine) observe(ctx context.Context, idx int, ph *lang.Phase, pagg *agg
 	e.ticks++
 	elapsed := time.Since(e.runStart)
 	for _, s := range e.ths {
-		if !s.applies(ph) {
+		if !s.applies(ph) || !s.measured() {
 			continue
 		}
 		var breach bool

@@ -122,6 +122,10 @@ func (s *Summary) WriteText(w io.Writer) {
 		}
 	}
 	for _, t := range s.Thresholds {
+		if t.Skipped {
+			fmt.Fprintf(w, "threshold %-20s SKIP  %s is not measured by the load engine\n", t.Name, t.Metric)
+			continue
+		}
 		mark := "PASS"
 		if !t.Pass {
 			mark = "FAIL"

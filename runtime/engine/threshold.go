@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -15,7 +14,7 @@ import (
 // completed requests per second.
 var ThresholdMetrics = map[string]string{
 	"latency_p50": "seconds", "latency_p90": "seconds", "latency_p95": "seconds", "latency_p99": "seconds",
-	"latency_p999": "seconds", "latency_max": "seconds", "error_rate": "fraction", "throughput": "rps",
+	"latency_p999": "seconds", "latency_max": "seconds", "latency_mean": "seconds", "error_rate": "fraction", "throughput": "rps",
 }
 
 // ThresholdResult is a threshold's outcome in the summary.
@@ -31,13 +30,15 @@ type ThresholdResult struct {
 	Pass     bool     `json:"pass"`
 	Abort    bool     `json:"abort"`
 	Aborted  bool     `json:"aborted"` // this threshold stopped the run
+	// Skipped is set when the metric is not one the load engine measures
+	// (cpu, memory, a target's own metrics): the threshold was not evaluated.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 func checkThresholds(ths []*lang.Threshold, phases []*lang.Phase) error {
 	for _, th := range ths {
-		if _, ok := ThresholdMetrics[th.Metric]; !ok {
-			known := sortedKeys(ThresholdMetrics)
-			return fmt.Errorf("threshold %q: unknown metric %q (one of %s)", th.Name, th.Metric, strings.Join(known, ", "))
+		if th.Metric == "" {
+			return fmt.Errorf("threshold %q: no metric", th.Name)
 		}
 		if th.Max == nil && th.Min == nil {
 			return fmt.Errorf("threshold %q: needs max or min", th.Name)
@@ -79,6 +80,11 @@ func metricValue(metric string, lat *hdrhistogram.Histogram, requests, errors in
 		return sec(99.9)
 	case "latency_max":
 		return sec(100)
+	case "latency_mean":
+		if lat.TotalCount() == 0 {
+			return 0, false
+		}
+		return lat.Mean() / 1e6, true
 	case "error_rate":
 		if requests == 0 {
 			return 0, false
@@ -196,6 +202,12 @@ func (s *thState) observeTotal(a *agg, span time.Duration) bool {
 	return breaches(s.th, v)
 }
 
+// measured reports whether the engine computes the threshold's metric.
+func (s *thState) measured() bool {
+	_, ok := ThresholdMetrics[s.th.Metric]
+	return ok
+}
+
 func (s *thState) result() ThresholdResult {
 	r := ThresholdResult{Name: s.th.Name, Metric: s.th.Metric, Max: s.th.Max, Min: s.th.Min, Unit: ThresholdMetrics[s.th.Metric],
 		WindowS: s.th.Window.Seconds(), Phase: s.th.Phase, Abort: s.th.Abort, Aborted: s.aborted}
@@ -204,6 +216,7 @@ func (s *thState) result() ThresholdResult {
 		r.Observed = &v
 	}
 	r.Pass = !s.failed
+	r.Skipped = !s.measured()
 	return r
 }
 
