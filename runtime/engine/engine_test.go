@@ -293,9 +293,9 @@ func TestBadPlans(t *testing.T) {
 	cases := map[string]func(p *lang.Plan){
 		"unknown template": func(p *lang.Plan) { p.Requests[0].Path = "/{{nope}}" },
 		"no rate":          func(p *lang.Plan) { p.Phases[0].Rate = nil },
-		"unknown metric": func(p *lang.Plan) {
+		"threshold without metric": func(p *lang.Plan) {
 			v := 1.0
-			p.Thresholds = []*lang.Threshold{{Name: "x", Metric: "cpu_magic", Max: &v}}
+			p.Thresholds = []*lang.Threshold{{Name: "x", Max: &v}}
 		},
 		"bad priority":      func(p *lang.Plan) { p.Requests[0].Priority = "urgent" },
 		"missing data file": func(p *lang.Plan) { p.Requests[0].DataFile = "/nonexistent.csv" },
