@@ -12,7 +12,7 @@ import (
 type Spec struct {
 	Model  string  `json:"model"`
 	Period int     `json:"period,omitempty"` // season length in steps; 0 = detect (seasonal models)
-	Window int     `json:"window,omitempty"` // median/mean window; default 9
+	Window int     `json:"window,omitempty"` // median/mean window, default 9; linear: 0 = all points
 	Alpha  float64 `json:"alpha,omitempty"`
 	Beta   float64 `json:"beta,omitempty"`
 	Gamma  float64 `json:"gamma,omitempty"`
@@ -20,7 +20,7 @@ type Spec struct {
 }
 
 // ModelNames lists the models NewModel accepts, for flags and the spec.
-var ModelNames = []string{"auto", "naive", "seasonal_naive", "median", "mean", "ewma", "holt", "holt_damped", "holt_winters", "holt_winters_mul"}
+var ModelNames = []string{"auto", "naive", "seasonal_naive", "median", "mean", "linear", "ewma", "holt", "holt_damped", "holt_winters", "holt_winters_mul"}
 
 // NewModel builds an unfitted model from a Spec. Seasonal models with
 // Period 0 detect the period when fitted.
@@ -40,6 +40,8 @@ func NewModel(s Spec) (Model, error) {
 		return &RollingMedian{Window: w}, nil
 	case "mean":
 		return &RollingMean{Window: w}, nil
+	case "linear":
+		return &LinearTrend{Window: s.Window}, nil
 	case "ewma":
 		return &EWMA{Alpha: s.Alpha}, nil
 	case "holt":

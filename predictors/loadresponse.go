@@ -3,7 +3,7 @@ package predictors
 import "math"
 
 // LoadResponse is the online load-response model of one metric: metric ≈
-// a + b·rate (+ c·rate²), fitted by recursive least squares with a
+// a + b·rate (+ c·rate² (+ d·rate³)), fitted by recursive least squares with a
 // forgetting factor λ so that it follows drift (caches warming, GC, a
 // deploy). It keeps exponentially weighted sufficient statistics, which is
 // exactly RLS with forgetting and gives prediction intervals for free:
@@ -25,15 +25,15 @@ type LoadResponse struct {
 	saturation float64
 	scale      float64 // rates are divided by scale (the first positive rate) for conditioning
 
-	s      [3][3]float64
-	g      [3]float64
+	s      [4][4]float64
+	g      [4]float64
 	yy     float64
 	n      float64 // effective (discounted) sample count
 	seen   int
 	maxR   float64
 	dirty  bool
-	theta  [3]float64
-	inv    [3][3]float64
+	theta  [4]float64
+	inv    [4][4]float64
 	sigma  float64
 	solved bool
 
@@ -42,23 +42,31 @@ type LoadResponse struct {
 
 // LoadResponseConfig configures a LoadResponse; zero values take defaults.
 type LoadResponseConfig struct {
+	Degree     int     // polynomial degree 1..3; 0 means 2 if Quadratic, else 1
 	Quadratic  bool    // add the c·rate² term (a curve that bends up near saturation)
-	Forget     float64 // λ per sample, in (0, 1]; default 0.98 (a memory of ~50 samples)
+	Forget     float64 // λ per sample, in (0, 1]; default 0.99 (a memory of ~100 samples)
 	Saturation float64 // ignore samples with metric ≥ Saturation; 0 means no cut-off
 }
 
 // NewLoadResponse returns an empty model.
 func NewLoadResponse(c LoadResponseConfig) (*LoadResponse, error) {
 	if c.Forget == 0 {
-		c.Forget = 0.98
+		c.Forget = 0.99
 	}
 	if !(c.Forget > 0 && c.Forget <= 1) {
 		return nil, badParam("forget %v outside (0, 1]", c.Forget)
 	}
-	k := 2
-	if c.Quadratic {
-		k = 3
+	deg := c.Degree
+	if deg == 0 {
+		deg = 1
+		if c.Quadratic {
+			deg = 2
+		}
 	}
+	if deg < 1 || deg > 3 {
+		return nil, badParam("load-response degree %d outside 1..3", c.Degree)
+	}
+	k := deg + 1
 	m := &LoadResponse{k: k, forget: c.Forget, saturation: c.Saturation}
 	m.drift = Holt{Alpha: 0.1, Beta: 0.05, Damped: true, Phi: 0.95}
 	_ = m.drift.params()
@@ -122,7 +130,7 @@ func (m *LoadResponse) solve() {
 		m.solved = false
 		return
 	}
-	var th [3]float64
+	var th [4]float64
 	for r := 0; r < m.k; r++ {
 		for c := 0; c < m.k; c++ {
 			th[r] += inv[r][c] * m.g[c]
@@ -176,14 +184,22 @@ func (m *LoadResponse) Predict(rate float64) (mean, se float64) {
 	return mean, m.sigma * math.Sqrt(1+quad(m.inv, phi, m.k))
 }
 
-// Coef returns a, b, c of metric ≈ a + b·rate + c·rate² (c = 0 for linear).
+// Coef returns a, b, c of metric ≈ a + b·rate + c·rate² (c = 0 for
+// linear; see Coefs for a cubic's d).
 func (m *LoadResponse) Coef() (a, b, c float64) {
-	sc := m.sc()
-	a, b = m.theta[0], m.theta[1]/sc
-	if m.k == 3 {
-		c = m.theta[2] / (sc * sc)
+	cs := m.Coefs()
+	return cs[0], cs[1], cs[2]
+}
+
+// Coefs returns all coefficients, constant first (unused ones are 0).
+func (m *LoadResponse) Coefs() [4]float64 {
+	var out [4]float64
+	p := 1.0
+	for i := 0; i < m.k; i++ {
+		out[i] = m.theta[i] / p
+		p *= m.sc()
 	}
-	return a, b, c
+	return out
 }
 
 // Sigma is the residual standard deviation; Samples the number of pairs

@@ -2,12 +2,12 @@ package predictors
 
 import "math"
 
-// Regression is a least-squares polynomial fit y ≈ c₀ + c₁x (+ c₂x²).
+// Regression is a least-squares polynomial fit y ≈ c₀ + c₁x (+ c₂x² + c₃x³).
 type Regression struct {
 	Coef  []float64 // c₀, c₁[, c₂]
 	Sigma float64   // residual standard deviation (n − k degrees of freedom)
 	N     int
-	inv   [3][3]float64 // (XᵀX)⁻¹ for prediction intervals
+	inv   [4][4]float64 // (XᵀX)⁻¹ for prediction intervals
 	scale float64       // x is divided by scale internally for conditioning
 }
 
@@ -16,6 +16,14 @@ func LinearFit(x, y []float64) (*Regression, error) { return polyFit(x, y, 2) }
 
 // QuadraticFit fits y ≈ a + b·x + c·x².
 func QuadraticFit(x, y []float64) (*Regression, error) { return polyFit(x, y, 3) }
+
+// PolyFit fits a polynomial of degree 1 to 3.
+func PolyFit(x, y []float64, degree int) (*Regression, error) {
+	if degree < 1 || degree > 3 {
+		return nil, badParam("polynomial degree %d outside 1..3", degree)
+	}
+	return polyFit(x, y, degree+1)
+}
 
 func polyFit(x, y []float64, k int) (*Regression, error) {
 	if len(x) != len(y) {
@@ -35,8 +43,8 @@ func polyFit(x, y []float64, k int) (*Regression, error) {
 	if scale == 0 {
 		scale = 1
 	}
-	var s [3][3]float64
-	var b [3]float64
+	var s [4][4]float64
+	var b [4]float64
 	var yy float64
 	for i := range x {
 		if !isFinite(x[i]) || !isFinite(y[i]) {
@@ -55,7 +63,7 @@ func polyFit(x, y []float64, k int) (*Regression, error) {
 	if !ok {
 		return nil, badParam("x values are degenerate (all equal?)")
 	}
-	var th [3]float64
+	var th [4]float64
 	for r := 0; r < k; r++ {
 		for c := 0; c < k; c++ {
 			th[r] += inv[r][c] * b[c]
@@ -95,8 +103,8 @@ func (r *Regression) Predict(x float64) (mean, se float64) {
 	return mean, r.Sigma * math.Sqrt(1+quad(r.inv, phi, k))
 }
 
-func features(x float64, k int) [3]float64 {
-	var f [3]float64
+func features(x float64, k int) [4]float64 {
+	var f [4]float64
 	f[0] = 1
 	if k > 1 {
 		f[1] = x
@@ -104,10 +112,13 @@ func features(x float64, k int) [3]float64 {
 	if k > 2 {
 		f[2] = x * x
 	}
+	if k > 3 {
+		f[3] = x * x * x
+	}
 	return f
 }
 
-func dot(a, b [3]float64, k int) float64 {
+func dot(a, b [4]float64, k int) float64 {
 	s := 0.0
 	for i := 0; i < k; i++ {
 		s += a[i] * b[i]
@@ -115,7 +126,7 @@ func dot(a, b [3]float64, k int) float64 {
 	return s
 }
 
-func quad(m [3][3]float64, v [3]float64, k int) float64 {
+func quad(m [4][4]float64, v [4]float64, k int) float64 {
 	s := 0.0
 	for r := 0; r < k; r++ {
 		for c := 0; c < k; c++ {
@@ -127,7 +138,7 @@ func quad(m [3][3]float64, v [3]float64, k int) float64 {
 
 // invert inverts the leading k×k block of a symmetric matrix by Gauss–Jordan
 // with partial pivoting; ok is false when it is (numerically) singular.
-func invert(a [3][3]float64, k int) (inv [3][3]float64, ok bool) {
+func invert(a [4][4]float64, k int) (inv [4][4]float64, ok bool) {
 	for i := 0; i < k; i++ {
 		inv[i][i] = 1
 	}

@@ -170,3 +170,51 @@ func BenchmarkEWMAUpdate(b *testing.B) {
 		m.Update(float64(i % 100))
 	}
 }
+
+func TestLinearTrend(t *testing.T) {
+	for _, w := range []int{0, 50} {
+		m := &LinearTrend{Window: w}
+		y := noisyLine(300, 5, 0.3, 0.5, 12)
+		if err := m.Fit(y); err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(m.Slope()-0.3) > 0.02 {
+			t.Errorf("window %d: slope %v", w, m.Slope())
+		}
+		f := m.Forecast(10, 0.95)
+		if want := 5 + 0.3*309; math.Abs(f.Mean[9]-want) > 1.5 {
+			t.Errorf("window %d: %v, want ≈ %v", w, f.Mean[9], want)
+		}
+		if !(f.Upper[9]-f.Lower[9] > f.Upper[0]-f.Lower[0]) {
+			t.Errorf("interval does not widen")
+		}
+	}
+	// The window forgets an old slope.
+	y := append(noisyLine(200, 0, 1, 0.1, 1), make([]float64, 100)...)
+	for i := 200; i < 300; i++ {
+		y[i] = 200 - 0.5*float64(i-200)
+	}
+	m := &LinearTrend{Window: 40}
+	_ = m.Fit(y)
+	if math.Abs(m.Slope()+0.5) > 0.01 {
+		t.Errorf("windowed slope %v, want -0.5", m.Slope())
+	}
+}
+
+func TestCubicLoadResponse(t *testing.T) {
+	m, err := NewLoadResponse(LoadResponseConfig{Degree: 3, Forget: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		r := float64(i % 100 * 10)
+		m.Update(r, 0.1+1e-4*r+1e-10*r*r*r)
+	}
+	c := m.Coefs()
+	if math.Abs(c[0]-0.1) > 1e-6 || math.Abs(c[3]-1e-10)/1e-10 > 1e-3 {
+		t.Errorf("coefs %v", c)
+	}
+	if _, err := NewLoadResponse(LoadResponseConfig{Degree: 4}); err == nil {
+		t.Error("degree 4 accepted")
+	}
+}

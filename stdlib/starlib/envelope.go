@@ -52,7 +52,7 @@ func (a *loadResponseArgs) model(name string) (*predictors.LoadResponse, error) 
 
 // envelope.safe_rate(rates, values, limit, max_rate, horizon = 30,
 // level = 0.95, margin = 0, planned = 0, lag = 0, quadratic = False,
-// forget = 0.98) → struct(safe_rate, confident, expected, upper, breaches,
+// forget = 0.99) → struct(safe_rate, confident, expected, upper, breaches,
 // breach_in): the largest rate whose upper prediction bound stays under
 // limit (see spec/predictors.md).
 func envelopeSafeRate(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -91,7 +91,7 @@ func envelopeSafeRate(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 }
 
 // envelope.predict(rates, values, rate, level = 0.95, lag = 0,
-// quadratic = False, forget = 0.98) → struct(mean, lower, upper, a, b, c):
+// quadratic = False, forget = 0.99) → struct(mean, lower, upper, a, b, c):
 // "what will the metric be at this rate?" with a prediction interval.
 // Before the model has enough spread in the rates, lower/upper are None.
 func envelopePredict(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
