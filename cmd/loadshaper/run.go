@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/control"
 	"github.com/loadshaper/loadshaper/runtime/engine"
 )
 
@@ -108,6 +109,13 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
 		return ExitError
 	}
+	// The control loop: metrics, the phases' shaper chains, decisions.
+	loop, err := control.New(plan, control.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
+		return ExitError
+	}
+	defer loop.Close()
 	var progress engine.Progress
 	if !f.quiet {
 		bars := f.progress == "bars"
@@ -124,12 +132,14 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sum, err := engine.Run(ctx, plan, engine.Options{Progress: progress, Seed: f.seed})
+	sum, err := engine.Run(ctx, plan, engine.Options{Progress: progress, Seed: f.seed,
+		Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}})
 	if err != nil {
 		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
 		return ExitError
 	}
 	sum.WriteText(stdout)
+	control.WriteReport(stdout, loop.Report())
 	code := ExitOK
 	writeOut := func(path, format string) {
 		var err error
