@@ -1,10 +1,12 @@
 package lang
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzLint checks that parsing, decoding and validating any input never
@@ -21,6 +23,15 @@ func FuzzLint(f *testing.F) {
 	f.Add("variable \"x\" {\n type = number\n validation {\n condition = var.x > 0\n error_message = \"no\"\n }\n}\n")
 	f.Add("target \"t\" {\n url = \"http://127.0.0.1\"\n metrics \"prometheus\" {\n endpoint = \"http://127.0.0.1:9090\"\n cpu = \"up\"\n }\n}\n")
 	f.Fuzz(func(t *testing.T, src string) {
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+				panic(fmt.Sprintf("lint of %q took more than 3s", src))
+			}
+		}()
+		defer close(done)
 		_, d := LoadSource("fuzz.lshcl", []byte(src), LoadOptions{Vars: map[string]string{}})
 		for _, diag := range d.Diags {
 			if strings.TrimSpace(diag.Summary) == "" {

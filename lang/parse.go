@@ -187,6 +187,15 @@ func nestingDiag(filename string, src []byte, off int) hcl.Diagnostics {
 
 // parseHCL parses HCL source under filename and caches the file.
 func (p *parser) parseHCL(filename string, src []byte, what string) (*hcl.File, hcl.Diagnostics) {
+	if len(src) > MaxPlanFileSize {
+		p.files[filename] = &hcl.File{Bytes: src[:0]}
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("%s is too large", capitalize(what)),
+			Detail:   fmt.Sprintf("%s is %.1f MiB; loadshaper reads files of at most %d MiB. Split the plan or move data into a data_file.", filename, float64(len(src))/(1<<20), MaxPlanFileSize>>20),
+			Subject:  &hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos},
+		}}
+	}
 	if diags := checkText(filename, src, what); diags.HasErrors() {
 		p.files[filename] = &hcl.File{Bytes: src}
 		return nil, diags

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ var ctyFunctions = map[string]function.Function{
 	"abs": ctystdlib.AbsoluteFunc, "ceil": ctystdlib.CeilFunc, "floor": ctystdlib.FloorFunc,
 	"log": ctystdlib.LogFunc, "max": ctystdlib.MaxFunc, "min": ctystdlib.MinFunc,
 	"parseint": ctystdlib.ParseIntFunc, "pow": ctystdlib.PowFunc, "signum": ctystdlib.SignumFunc,
-	"chomp": ctystdlib.ChompFunc, "format": ctystdlib.FormatFunc, "formatlist": ctystdlib.FormatListFunc,
+	"chomp": ctystdlib.ChompFunc, "format": boundedFormat(ctystdlib.FormatFunc), "formatlist": boundedFormat(ctystdlib.FormatListFunc),
 	"indent": ctystdlib.IndentFunc, "join": ctystdlib.JoinFunc, "lower": ctystdlib.LowerFunc,
 	"upper": ctystdlib.UpperFunc, "regex": ctystdlib.RegexFunc, "regexall": ctystdlib.RegexAllFunc,
 	"replace": ctystdlib.ReplaceFunc, "split": ctystdlib.SplitFunc, "strrev": ctystdlib.ReverseFunc,
@@ -75,8 +76,8 @@ var ctyFunctions = map[string]function.Function{
 	"chunklist": ctystdlib.ChunklistFunc, "coalesce": ctystdlib.CoalesceFunc, "coalescelist": ctystdlib.CoalesceListFunc,
 	"compact": ctystdlib.CompactFunc, "concat": ctystdlib.ConcatFunc, "contains": ctystdlib.ContainsFunc,
 	"distinct": ctystdlib.DistinctFunc, "element": ctystdlib.ElementFunc, "flatten": ctystdlib.FlattenFunc,
-	"index": ctystdlib.IndexFunc, "keys": ctystdlib.KeysFunc, "length": ctystdlib.LengthFunc,
-	"lookup": ctystdlib.LookupFunc, "merge": ctystdlib.MergeFunc, "range": ctystdlib.RangeFunc,
+	"strlen": ctystdlib.StrlenFunc, "keys": ctystdlib.KeysFunc, "length": ctystdlib.LengthFunc,
+	"lookup": ctystdlib.LookupFunc, "merge": ctystdlib.MergeFunc, "range": boundedRange,
 	"reverse": ctystdlib.ReverseListFunc, "slice": ctystdlib.SliceFunc, "sort": ctystdlib.SortFunc,
 	"values": ctystdlib.ValuesFunc, "zipmap": ctystdlib.ZipmapFunc,
 	"setunion": ctystdlib.SetUnionFunc, "setintersection": ctystdlib.SetIntersectionFunc,
@@ -98,9 +99,18 @@ func FunctionNames() []string {
 	return names
 }
 
+// descriptions fills in functions whose upstream spec has none.
+var descriptions = map[string]string{
+	"try": "Evaluates its arguments in order and returns the first that succeeds without errors: try(jsondecode(var.raw), {}).",
+	"can": "Returns true when its argument evaluates without errors, false otherwise: can(regex(\"^[a-z]+$\", var.name)).",
+}
+
 // FunctionDescription returns the one-paragraph description of a plan
 // function, for the spec and for "unknown function" hints.
 func FunctionDescription(name string) string {
+	if d, ok := descriptions[name]; ok {
+		return d
+	}
 	if f, ok := Functions(Capabilities{})[name]; ok {
 		return f.Description()
 	}
@@ -338,4 +348,57 @@ func errMsg(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// MaxRangeLen bounds range(): a plan has no use for millions of numbers,
+// and a typo such as range(1e9) must fail fast instead of eating memory.
+const MaxRangeLen = 100_000
+
+var boundedRange = function.New(&function.Spec{
+	Description: ctystdlib.RangeFunc.Description() + fmt.Sprintf(" At most %d elements.", MaxRangeLen),
+	VarParam:    &function.Parameter{Name: "params", Type: cty.Number},
+	Type:        function.StaticReturnType(cty.List(cty.Number)),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		var start, end, step float64 = 0, 0, 1
+		switch len(args) {
+		case 1:
+			end = asFloat(args[0])
+		case 2:
+			start, end = asFloat(args[0]), asFloat(args[1])
+		case 3:
+			start, end, step = asFloat(args[0]), asFloat(args[1]), asFloat(args[2])
+		}
+		if step != 0 && math.Abs((end-start)/step) > MaxRangeLen {
+			return cty.NilVal, fmt.Errorf("range would have more than %d elements", MaxRangeLen)
+		}
+		return ctystdlib.RangeFunc.Call(args)
+	},
+})
+
+// widthVerb finds the width and precision of format verbs.
+var widthVerb = regexp.MustCompile(`%[-+# 0]*(\[\d+\])?(\d*)(?:\.(\d+))?`)
+
+// boundedFormat refuses format strings asking for absurd widths, which
+// would allocate gigabytes: format("%999999999d", 1).
+func boundedFormat(f function.Function) function.Function {
+	return function.New(&function.Spec{
+		Description: f.Description(),
+		Params:      f.Params(),
+		VarParam:    f.VarParam(),
+		Type: func(args []cty.Value) (cty.Type, error) {
+			return f.ReturnTypeForValues(args)
+		},
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if len(args) > 0 && args[0].IsKnown() && !args[0].IsNull() && args[0].Type() == cty.String {
+				for _, m := range widthVerb.FindAllStringSubmatch(args[0].AsString(), -1) {
+					for _, n := range m[2:] {
+						if len(n) > 4 {
+							return cty.NilVal, function.NewArgErrorf(0, "format width or precision %s is too large (at most 9999)", n)
+						}
+					}
+				}
+			}
+			return f.Call(args)
+		},
+	})
 }
