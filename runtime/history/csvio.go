@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"os"
 	"sort"
 	"strconv"
@@ -59,7 +60,7 @@ func (s *Store) ImportCSV(r io.Reader, source, target, metric string, now time.T
 	}
 	var rows []row
 	seen := map[int64]int{}
-	line := 0
+	line, rounded := 0, 0
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -84,6 +85,9 @@ func (s *Store) ImportCSV(r io.Reader, source, target, metric string, now time.T
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return Run{}, fmt.Errorf("history: %s:%d: value %q is not a finite number", source, line, vs)
 		}
+		if !exactDecimal(vs, v) {
+			rounded++
+		}
 		if prev, dup := seen[at.UnixNano()]; dup {
 			return Run{}, fmt.Errorf("history: %s:%d: timestamp %s repeats line %d", source, line, ts, prev)
 		}
@@ -94,7 +98,7 @@ func (s *Store) ImportCSV(r io.Reader, source, target, metric string, now time.T
 		return Run{}, fmt.Errorf("history: %s: no rows to import", source)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
-	run := Run{Kind: KindImport, Plan: target, Source: source, Start: now.UTC(), End: now.UTC(), Outcome: "imported", Ticks: len(rows), PID: os.Getpid()}
+	run := Run{Kind: KindImport, Plan: target, Source: source, Start: now.UTC(), End: now.UTC(), Outcome: "imported", Ticks: len(rows), Rounded: rounded, PID: os.Getpid()}
 	run.Host, _ = os.Hostname()
 	key := SeriesKey(target, metric)
 	s.mu.Lock()
@@ -219,4 +223,14 @@ func (s *Store) ExportJSON(run int, w io.Writer) error {
 	}
 	_, err = io.WriteString(w, "\n]}\n")
 	return err
+}
+
+// exactDecimal reports whether v, written back in its shortest form, is
+// the very number the text s gave: true for every decimal of up to 15
+// significant digits ("0.132", "1.50"), false when s has more precision
+// than a 64-bit float holds ("12345678901234567").
+func exactDecimal(s string, v float64) bool {
+	a, ok1 := new(big.Rat).SetString(s)
+	b, ok2 := new(big.Rat).SetString(FormatValue(v))
+	return ok1 && ok2 && a.Cmp(b) == 0
 }

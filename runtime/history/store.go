@@ -72,8 +72,9 @@ type Run struct {
 	Start     time.Time         `json:"start"`
 	End       time.Time         `json:"end,omitzero"`
 	Outcome   string            `json:"outcome,omitempty"`
-	Ticks     int               `json:"ticks,omitempty"`  // set by Finish and Import
-	Source    string            `json:"source,omitempty"` // import: the file it came from
+	Ticks     int               `json:"ticks,omitempty"`   // set by Finish and Import
+	Source    string            `json:"source,omitempty"`  // import: the file it came from
+	Rounded   int               `json:"rounded,omitempty"` // import: values with more digits than a float64 holds
 	Host      string            `json:"host,omitempty"`
 	PID       int               `json:"pid,omitempty"`
 }
@@ -349,4 +350,29 @@ func ParseRunID(s string) (int, error) {
 		return 0, fmt.Errorf("bad run id %q: want a positive number as `history list` shows", s)
 	}
 	return id, nil
+}
+
+// ParseKeep reads a retention period: a Go duration ("36h") or a whole
+// number of days or weeks ("90d", "2w").
+func ParseKeep(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	mult := time.Duration(0)
+	switch {
+	case strings.HasSuffix(s, "d"):
+		mult = 24 * time.Hour
+	case strings.HasSuffix(s, "w"):
+		mult = 7 * 24 * time.Hour
+	}
+	if mult != 0 {
+		n, err := strconv.Atoi(s[:len(s)-1])
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("bad retention %q: want e.g. 90d, 2w or 36h", s)
+		}
+		return time.Duration(n) * mult, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("bad retention %q: want e.g. 90d, 2w or 36h", s)
+	}
+	return d, nil
 }
