@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/stdlib"
 	"github.com/rogpeppe/go-internal/txtar"
 )
 
@@ -151,4 +152,51 @@ func lines(b []byte) []string {
 		}
 	}
 	return out
+}
+
+// TestReferenceIsComplete keeps language.md in step with the code: every
+// function, strategy, model, block kind and enumerated value is documented.
+func TestReferenceIsComplete(t *testing.T) {
+	b, err := os.ReadFile("language.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	var names []string
+	names = append(names, stdlib.FunctionNames()...)
+	for s := range lang.StrategyParams {
+		names = append(names, s)
+		for _, p := range lang.StrategyParams[s] {
+			names = append(names, p.Name)
+		}
+	}
+	for m := range lang.ModelParams {
+		names = append(names, m)
+		for _, p := range lang.ModelParams[m] {
+			names = append(names, p.Name)
+		}
+	}
+	for m := range lang.BuiltinMetrics {
+		names = append(names, m)
+	}
+	names = append(names, stdlib.PriorityClasses...)
+	names = append(names, lang.MetricsKinds...)
+	names = append(names, lang.ChaosKinds...)
+	names = append(names, lang.OutputFormats...)
+	names = append(names, lang.IntentKinds...)
+	names = append(names, lang.Arrivals...)
+	names = append(names, lang.OnStaleActions...)
+	for _, ep := range lang.EntryPoints {
+		names = append(names, ep.Name)
+	}
+	for _, blk := range []string{"variable", "locals", "target", "envelope", "request", "predictor", "shaper", "phase", "threshold", "output", "intent", "settings", "simulate"} {
+		if !strings.Contains(doc, "### `"+blk) {
+			t.Errorf("language.md has no section for the %s block", blk)
+		}
+	}
+	for _, n := range names {
+		if !strings.Contains(doc, "`"+n) && !strings.Contains(doc, "`\""+n+"\"") {
+			t.Errorf("language.md does not mention %q", n)
+		}
+	}
 }
