@@ -47,6 +47,14 @@ clean:
 bench-history:
 	LOADSHAPER_BENCH_HISTORY=1 $(GO) test -run '^$$' -bench 'RecordTick50|SeriesOneHourOf24h' -benchtime 200x ./runtime/history/
 
+# The shaping evaluation (runtime/shapeeval): no shaper, aimd, gradient and
+# predictive_rate_limit against the testbed (capacity 300 req/s, its
+# utilisation read through a real Prometheus, 1 s scrape, rate over 5 s) on a
+# slow ramp, a fast ramp + hold and a capacity halving. Prints the table the
+# README quotes; about 15 minutes of load on 127.0.0.1. Needs prometheus.
+eval:
+	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestShapingEval$$' -v -timeout 40m ./runtime/shapeeval/
+
 # Forecast accuracy on the NAB sample series (horizon 12, rolling origin over
 # the last 20%, up to 100 refits per series and model) and anomaly detection
 # against the labelled windows. Prints tables; takes a minute or two.
