@@ -63,3 +63,8 @@ eval-forecast: build
 	$(BIN) forecast eval $(NAB)/*.csv --horizon 12
 	@echo
 	$(BIN) forecast anomalies $(NAB)/*.csv --windows $(NAB)/windows.json
+
+# The load engine against wrk, hey and vegeta on loopback (nginx target,
+# taskset-pinned). Installs what it needs; prints one table. Noisy on a busy machine.
+bench:
+	runtime/testdata/bench/bench.sh

@@ -311,3 +311,84 @@ func TestBadPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestTLSAndKeepAliveOff(t *testing.T) {
+	var conns sync.Map
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conns.Store(r.RemoteAddr, true)
+		w.Write([]byte("ok"))
+	}))
+	srv.StartTLS()
+	defer srv.Close()
+	p := onePhase(srv.URL, 2, &lang.Phase{Duration: 300 * time.Millisecond, Rate: stdlib.Constant(50)})
+	s := mustRun(t, p, Options{})
+	if s.Overall.ErrorsByClass["tls"] == 0 {
+		t.Fatalf("self-signed certificate without insecure_skip_verify: %v", s.Overall.ErrorsByClass)
+	}
+	p.Targets[0].InsecureSkipVerify = true
+	p.Targets[0].KeepAlive = false
+	s = mustRun(t, p, Options{})
+	if s.Overall.Errors != 0 || s.Overall.Status["200"] < 10 {
+		t.Fatalf("insecure_skip_verify: errors %v status %v", s.Overall.ErrorsByClass, s.Overall.Status)
+	}
+	n := 0
+	conns.Range(func(_, _ any) bool { n++; return true })
+	if int64(n) < s.Overall.Requests/2 {
+		t.Fatalf("keep_alive = false: %d connections for %d requests", n, s.Overall.Requests)
+	}
+}
+
+// cannedServer answers every read on a connection with one fixed response,
+// allocating nothing per request, so allocation counts are the client's.
+// Requests are sent one at a time, so each read holds one request.
+func cannedServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					if _, err := c.Write(resp); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+func TestIterationDoesNotAllocate(t *testing.T) {
+	p := onePhase(cannedServer(t), 1, &lang.Phase{Duration: time.Second, Rate: stdlib.Constant(1)},
+		&lang.Request{Name: "r", Method: "POST", Path: "/a/{{seq}}", Body: `{"id":"{{uuid}}"}`,
+			Headers: map[string]string{"X-Id": "{{rand_int}}"}, Query: map[string]string{"q": "x y"}})
+	e, err := newEngine(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := e.gens[0]
+	w := g.newWorker(0, time.Now())
+	defer w.release()
+	w.iterate(0) // warm the connection and buffers
+	allocs := testing.AllocsPerRun(200, func() { w.iterate(time.Since(w.start)) })
+	if allocs > 0 {
+		t.Fatalf("one iteration allocates %v times", allocs)
+	}
+	if e.rec.shards[0].a.requests != 202 || // one warm-up, one AllocsPerRun warm-up, 200 measured
+		e.rec.shards[0].a.errors != 0 {
+		t.Fatalf("requests %d errors %d", e.rec.shards[0].a.requests, e.rec.shards[0].a.errors)
+	}
+}
