@@ -45,6 +45,9 @@ func parseTimestamp(s string) (time.Time, error) {
 // `timestamp,value` CSV (a header row is optional), one tick per row, the
 // values exactly as given. source names the file in the run record.
 func (s *Store) ImportCSV(r io.Reader, source, target, metric string, now time.Time) (Run, error) {
+	if err := s.writable(); err != nil {
+		return Run{}, err
+	}
 	if target == "" || metric == "" {
 		return Run{}, errors.New("history: import needs a target and a metric name")
 	}

@@ -190,6 +190,9 @@ func (s *Store) Begin(r Run) (*Recorder, error) {
 		r.Host, _ = os.Hostname()
 	}
 	r.End, r.Outcome, r.Ticks = time.Time{}, "", 0
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.db.Update(func(tx *buntdb.Tx) error { return s.newRun(tx, &r) }); err != nil {

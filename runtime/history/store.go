@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tidwall/buntdb"
@@ -89,9 +91,11 @@ func (r Run) Status() string {
 
 // Store is an open history file. It is safe for concurrent use.
 type Store struct {
-	db   *buntdb.DB
-	path string
-	mu   sync.Mutex // serialises run id allocation
+	db       *buntdb.DB
+	path     string
+	mu       sync.Mutex // serialises run id allocation
+	lock     *os.File   // held while the store is open for writing
+	readOnly bool
 }
 
 // DefaultPath is where history lives when neither the plan nor a flag says
@@ -153,8 +157,26 @@ func Open(path string, opts ...Options) (*Store, error) {
 			return nil, fmt.Errorf("history: %w", err)
 		}
 	}
-	db, err := buntdb.Open(path)
+	var lock *os.File
+	readOnly := false
+	if path != ":memory:" {
+		var err error
+		lock, readOnly, err = lockFile(path + ".lock")
+		if err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+	}
+	var db *buntdb.DB
+	var err error
+	if readOnly {
+		db, err = openSnapshot(path)
+	} else {
+		db, err = buntdb.Open(path)
+	}
 	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
 		return nil, fmt.Errorf("history: open %s: %w", path, err)
 	}
 	var cfg buntdb.Config
@@ -180,17 +202,84 @@ func Open(path string, opts ...Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("history: %w", err)
 	}
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path, lock: lock, readOnly: readOnly}, nil
+}
+
+// ErrBusy is returned by writes to a store opened while another process
+// was writing the same file (see Open).
+var ErrBusy = errors.New("the history file is being written by another loadshaper process; this one can only read it")
+
+// lockFile takes an exclusive lock on the history's lock file. When
+// another process holds it, the store is opened read-only instead.
+func lockFile(path string) (f *os.File, busy bool, err error) {
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, true, nil
+		}
+		return nil, false, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return f, false, nil
+}
+
+// openSnapshot loads the file into memory without touching it: buntdb's
+// own Open would truncate a command the writer is in the middle of.
+func openSnapshot(path string) (*buntdb.DB, error) {
+	db, err := buntdb.Open(":memory:")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return db, nil
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	defer f.Close()
+	// A torn last command is the writer's tick in progress: skip it.
+	if err := db.Load(f); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// ReadOnly reports whether another process was writing the file when it
+// was opened: the store is then a snapshot that cannot be written.
+func (s *Store) ReadOnly() bool { return s.readOnly }
+
+func (s *Store) writable() error {
+	if s.readOnly {
+		return fmt.Errorf("history: %s: %w", s.path, ErrBusy)
+	}
+	return nil
 }
 
 // Path is the file the store was opened from.
 func (s *Store) Path() string { return s.path }
 
 // Close flushes and closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		s.lock.Close() // releases the lock
+	}
+	return err
+}
 
 // Shrink rewrites the append-only file to hold only live data.
-func (s *Store) Shrink() error { return s.db.Shrink() }
+func (s *Store) Shrink() error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	return s.db.Shrink()
+}
 
 // ErrNoRun is returned for a run id that is not in the history.
 var ErrNoRun = errors.New("no such run")
@@ -283,6 +372,9 @@ func (s *Store) LatestRuns(plan string, n int) ([]Run, error) {
 
 // DeleteRun removes a run and all its ticks.
 func (s *Store) DeleteRun(id int) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	return s.db.Update(func(tx *buntdb.Tx) error {
 		if _, err := tx.Delete(runKey(id)); err == buntdb.ErrNotFound {
 			return fmt.Errorf("history: run %d: %w", id, ErrNoRun)
@@ -315,6 +407,9 @@ func deleteTicks(tx *buntdb.Tx, id int) error {
 func (s *Store) Prune(keep time.Duration, now time.Time) ([]int, error) {
 	if keep <= 0 {
 		return nil, errors.New("history: keep must be a positive duration")
+	}
+	if err := s.writable(); err != nil {
+		return nil, err
 	}
 	runs, err := s.Runs()
 	if err != nil {

@@ -263,6 +263,22 @@ func TestKilledRunKeepsCompletedTicks(t *testing.T) {
 			}
 		}
 	}
+	// While the child writes, another process may read: it gets a
+	// read-only snapshot and never touches the file.
+	snap, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !snap.ReadOnly() {
+		t.Error("store opened while another process writes is not read-only")
+	}
+	if pts, err := snap.Series(1, "api", "cpu", time.Time{}, time.Time{}); err != nil || len(pts) < 41 {
+		t.Errorf("snapshot has %d ticks (%v), want at least 41", len(pts), err)
+	}
+	if _, err := snap.Begin(Run{Plan: "x"}); !errors.Is(err, ErrBusy) {
+		t.Errorf("Begin on a snapshot: %v, want ErrBusy", err)
+	}
+	snap.Close()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -348,5 +364,47 @@ func TestSeriesOddNames(t *testing.T) {
 		if err != nil || len(pts) != 3 || pts[2].Value != float64(10*j+2) {
 			t.Errorf("series %q = %v, %v", n, pts, err)
 		}
+	}
+}
+
+// A second handle on the same file is a read-only snapshot until the
+// writer closes.
+func TestSecondOpenIsReadOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	w, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := w.Begin(Run{Plan: "p", Start: t0})
+	rec.Record(Tick{At: t0, Metrics: map[string]float64{"a/b": 1}})
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.ReadOnly() {
+		t.Fatal("second open is writable")
+	}
+	if runs, _ := r.Runs(); len(runs) != 1 {
+		t.Errorf("snapshot runs = %v", runs)
+	}
+	for name, err := range map[string]error{
+		"import": func() error { _, err := r.ImportCSV(strings.NewReader("1,1\n"), "f", "t", "m", t0); return err }(),
+		"prune":  func() error { _, err := r.Prune(time.Hour, t0); return err }(),
+		"delete": r.DeleteRun(1),
+	} {
+		if !errors.Is(err, ErrBusy) {
+			t.Errorf("%s on a snapshot: %v", name, err)
+		}
+	}
+	r.Close()
+	rec.Finish("passed", t0.Add(time.Second))
+	w.Close()
+	again, err := Open(path)
+	if err != nil || again.ReadOnly() {
+		t.Fatalf("reopen after the writer closed: %v, read-only %v", err, again.ReadOnly())
+	}
+	defer again.Close()
+	if r, _ := again.Run(1); r.Outcome != "passed" {
+		t.Errorf("run after reopen = %+v", r)
 	}
 }
