@@ -54,6 +54,9 @@ type Loop struct {
 	budget  time.Duration
 	windows map[string]time.Duration // "target/metric" -> the span a reading averages over
 
+	forecasters []*forecaster
+	detectors   []*detector
+
 	chain     *shapers.Chain
 	phase     int
 	readings  metrics.Snapshot
@@ -118,6 +121,8 @@ func New(plan *lang.Plan, o Options) (*Loop, error) {
 			l.env[lim.Metric] = lim.Max
 		}
 	}
+	l.forecasters = newForecasters(plan, l.tick)
+	l.detectors = newDetectors(l.env)
 	l.coll = o.Collector
 	if l.coll == nil {
 		c, err := metrics.NewCollector(plan)
@@ -211,6 +216,7 @@ func (l *Loop) Control(ti engine.TickInfo, in shapers.Instruction) shapers.Instr
 			snap.Metrics = m
 		}
 	}
+	l.predict(snap)
 	out, ds := l.chain.Run(snap, in)
 	l.decisions = ds
 	l.account(ti, ds, out, time.Since(start))

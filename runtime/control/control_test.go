@@ -12,6 +12,7 @@ import (
 	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/history"
 	"github.com/loadshaper/loadshaper/runtime/testbed"
+	"github.com/loadshaper/loadshaper/shapers"
 	"github.com/loadshaper/loadshaper/stdlib"
 )
 
@@ -46,9 +47,10 @@ func TestLoopDrivesARealRun(t *testing.T) {
 		Settings: lang.Settings{Tick: 500 * time.Millisecond},
 		Targets: []*lang.Target{{Name: "tb", URL: tb.URL, Timeout: 2 * time.Second, KeepAlive: true, Metrics: []*lang.MetricsSource{{
 			Kind: "scrape", Endpoint: tb.URL + "/metrics", Queries: map[string]string{"busy": "testbed_busy_workers"}, Timeout: 200 * time.Millisecond}}}},
-		Envelopes: []*lang.Envelope{{Name: "safe", Limits: []lang.Limit{{Metric: "busy", Max: 6, Unit: "number"}}}},
-		Requests:  []*lang.Request{{Name: "work", Target: "tb", Method: "GET", Path: "/work", Weight: 1, Priority: "normal"}},
-		Shapers:   []*lang.Shaper{{Name: "guard", Strategy: "predictive_rate_limit", Envelope: "safe"}},
+		Envelopes:  []*lang.Envelope{{Name: "safe", Limits: []lang.Limit{{Metric: "busy", Max: 6, Unit: "number"}}}},
+		Requests:   []*lang.Request{{Name: "work", Target: "tb", Method: "GET", Path: "/work", Weight: 1, Priority: "normal"}},
+		Shapers:    []*lang.Shaper{{Name: "guard", Strategy: "predictive_rate_limit", Envelope: "safe"}},
+		Predictors: []*lang.Predictor{{Name: "busy", Metric: "busy", Model: "holt", Horizon: 5 * time.Second, History: time.Minute}},
 		Phases: []*lang.Phase{{Name: "ramp", Duration: 8 * time.Second, Rate: stdlib.Ramp{From: 20, To: 400}, Arrival: "uniform",
 			Shapers: []string{"guard"}}},
 	}
@@ -98,4 +100,22 @@ func TestLoopDrivesARealRun(t *testing.T) {
 		t.Errorf("report text:\n%s", out.String())
 	}
 	t.Logf("\n%s", out.String())
+}
+
+func TestForecasterPredicts(t *testing.T) {
+	f := newForecasters(&lang.Plan{Targets: []*lang.Target{{Name: "a"}},
+		Predictors: []*lang.Predictor{{Metric: "cpu", Model: "holt", Horizon: 10 * time.Second, History: time.Minute},
+			{Metric: "cpu", Model: "load_response", Horizon: 10 * time.Second}}}, time.Second)
+	if len(f) != 1 {
+		t.Fatalf("%d forecasters, want 1 (load_response is not a time-series model)", len(f))
+	}
+	var p shapers.Prediction
+	ok := false
+	for i := 0; i < 40; i++ {
+		p, ok = f[0].observe(0.2+0.01*float64(i), time.Second)
+	}
+	// A steady climb of 0.01 per second, last 0.59: ten seconds on, 0.69.
+	if !ok || p.Value < 0.66 || p.Value > 0.72 || p.Upper < p.Value || p.Horizon != 10*time.Second {
+		t.Errorf("prediction %+v ok %v", p, ok)
+	}
 }

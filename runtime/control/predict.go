@@ -1,0 +1,151 @@
+package control
+
+import (
+	"math"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/predictors"
+	"github.com/loadshaper/loadshaper/shapers"
+)
+
+// forecaster keeps one predictor block's model over a metric of the run:
+// every tick it takes the reading, refits now and then (Update in
+// between), and forecasts the horizon, so shapers see Snapshot.Predictions.
+type forecaster struct {
+	target, metric string
+	spec           predictors.Spec
+	model          predictors.Model
+	history        int // readings kept
+	horizon        int // ticks
+	ys             []float64
+	sinceFit       int
+	fitted         bool
+}
+
+// refitEvery is how many ticks a model runs on Update before it is refitted
+// on the whole window (fitting optimises the smoothing parameters).
+const refitEvery = 10
+
+// timeSeriesModels are the predictor models that forecast a metric over
+// time (load_response and usl describe the metric against load instead;
+// predictive_rate_limit learns that itself).
+var timeSeriesModels = map[string]bool{}
+
+func init() {
+	for _, m := range predictors.ModelNames {
+		timeSeriesModels[m] = true
+	}
+}
+
+func newForecasters(plan *lang.Plan, tick time.Duration) []*forecaster {
+	var out []*forecaster
+	for _, p := range plan.Predictors {
+		model := p.Model
+		if !timeSeriesModels[model] {
+			continue
+		}
+		target := p.Target
+		if target == "" && len(plan.Targets) > 0 {
+			target = plan.Targets[0].Name
+		}
+		h := max(1, int(p.Horizon/tick))
+		hist := min(max(int(p.History/tick), 30), 600)
+		out = append(out, &forecaster{target: target, metric: p.Metric, spec: predictors.Spec{Model: model}, history: hist, horizon: h})
+	}
+	return out
+}
+
+// observe takes this tick's reading (NaN when stale) and returns the
+// forecast over the horizon: the point forecast at the horizon and the
+// widest band on the way there.
+func (f *forecaster) observe(y float64, tick time.Duration) (shapers.Prediction, bool) {
+	f.ys = append(f.ys, y)
+	if len(f.ys) > f.history {
+		f.ys = f.ys[len(f.ys)-f.history:]
+	}
+	finite := 0
+	for _, v := range f.ys {
+		if !math.IsNaN(v) {
+			finite++
+		}
+	}
+	if finite < 10 {
+		return shapers.Prediction{}, false
+	}
+	if !f.fitted || f.sinceFit >= refitEvery {
+		m, err := predictors.NewModel(f.spec)
+		if err != nil {
+			return shapers.Prediction{}, false
+		}
+		if err := m.Fit(f.ys); err != nil {
+			f.fitted = false
+			return shapers.Prediction{}, false
+		}
+		f.model, f.fitted, f.sinceFit = m, true, 0
+	} else {
+		f.model.Update(y)
+		f.sinceFit++
+	}
+	fc := f.model.Forecast(f.horizon, 0.95)
+	if len(fc.Mean) == 0 {
+		return shapers.Prediction{}, false
+	}
+	p := shapers.Prediction{Metric: f.metric, Model: f.model.Name(), Horizon: time.Duration(f.horizon) * tick,
+		Value: fc.Mean[len(fc.Mean)-1], Lower: math.Inf(1), Upper: math.Inf(-1)}
+	for i := range fc.Mean {
+		p.Lower = math.Min(p.Lower, fc.Lower[i])
+		p.Upper = math.Max(p.Upper, fc.Upper[i])
+	}
+	if math.IsNaN(p.Value) || math.IsInf(p.Upper, 0) || math.IsNaN(p.Upper) {
+		return shapers.Prediction{}, false
+	}
+	return p, true
+}
+
+// detector flags anomalies of one envelope metric of the first target.
+type detector struct {
+	metric string
+	d      *predictors.AnomalyDetector
+}
+
+func newDetectors(env shapers.Limits) []*detector {
+	var out []*detector
+	for _, m := range env.Names() {
+		out = append(out, &detector{metric: m, d: predictors.NewAnomalyDetector(predictors.AnomalyConfig{Window: 120, ShiftWindow: 15})})
+	}
+	return out
+}
+
+// predict fills the snapshot's predictions and anomalies from this tick's readings.
+func (l *Loop) predict(snap *shapers.Snapshot) {
+	for _, f := range l.forecasters {
+		y := math.NaN()
+		if m, ok := snap.Targets[f.target][f.metric]; ok && !m.Stale {
+			y = m.Value
+		}
+		if p, ok := f.observe(y, l.tick); ok {
+			if snap.Predictions == nil {
+				snap.Predictions = map[string]shapers.Prediction{}
+			}
+			key := f.metric
+			if len(l.plan.Targets) > 1 {
+				// Also under "<target>.<metric>", the name distribute reads.
+				snap.Predictions[f.target+"."+f.metric] = p
+				if f.target != l.plan.Targets[0].Name {
+					continue
+				}
+			}
+			snap.Predictions[key] = p
+		}
+	}
+	for _, d := range l.detectors {
+		y := math.NaN()
+		if v, ok := snap.Value(d.metric); ok {
+			y = v
+		}
+		if ev, ok := d.d.Observe(y); ok {
+			snap.Anomalies = append(snap.Anomalies, shapers.Anomaly{Metric: d.metric, Kind: string(ev.Kind), Score: ev.Score, Since: snap.Now})
+		}
+	}
+}
