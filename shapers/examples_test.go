@@ -1,6 +1,7 @@
 package shapers
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,5 +49,41 @@ func TestExampleCheckoutRule(t *testing.T) {
 	out, d = runRule(t, path, func(i int) float64 { return 0.4 + 0.01*float64(i%3) }, 60)
 	if d.Fallback || out.Rate != 1000 || d.Reason != "" {
 		t.Errorf("flat cpu: rate %v, decision %+v", out.Rate, d)
+	}
+}
+
+// protect-checkout.star sheds low-priority requests under a forecast
+// breach and holds the rate while cpu climbs near the limit.
+func TestExampleProtectCheckoutRule(t *testing.T) {
+	path := filepath.Join("..", "examples", "rules", "protect-checkout.star")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := []RequestClass{{Name: "browse", Priority: "low", Weight: 8}, {Name: "checkout", Priority: "critical", Weight: 2}}
+	env := Limits{"cpu": 0.8}
+	sh, err := New(Config{Name: "protect", Script: path, Source: src, Envelope: env, Requests: reqs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewChain([]Link{{Name: "protect", Strategy: "script", Shaper: sh}}, ChainOptions{Requests: reqs})
+	var out Instruction
+	var ds []Decision
+	for i := 0; i < 20; i++ {
+		cpu := 0.6 + 0.01*float64(i) // 0.79 at the end
+		s := &Snapshot{Tick: i, Now: time.Duration(i) * time.Second, Envelope: env,
+			Metrics:     map[string]Metric{"cpu": {Value: cpu}},
+			Predictions: map[string]Prediction{"cpu": {Metric: "cpu", Value: cpu + 0.1, Upper: cpu + 0.12}}}
+		out, ds = c.Run(s, Instruction{Rate: 1000 + 10*float64(i), Mix: map[string]float64{"browse": 8, "checkout": 2}})
+		if ds[0].Fallback {
+			t.Fatalf("tick %d: %s", i, ds[0].Error)
+		}
+	}
+	// Upper 0.91 is 13.75% over 0.8: 55% of browse goes; checkout keeps its weight.
+	if out.Mix["checkout"] != 2 || math.Abs(out.Mix["browse"]-8*0.45) > 1e-6 || ds[0].ShedRate["low"] <= 0 {
+		t.Errorf("mix %v, shed %v", out.Mix, ds[0].ShedRate)
+	}
+	if !strings.Contains(ds[0].Reason, "holding at") {
+		t.Errorf("reason %q", ds[0].Reason)
 	}
 }
