@@ -1,4 +1,4 @@
-package metrics
+package metrics_test
 
 import (
 	"bytes"
@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/control"
+	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/history"
+	. "github.com/loadshaper/loadshaper/runtime/metrics"
 	"github.com/loadshaper/loadshaper/runtime/testbed"
 )
 
@@ -240,4 +243,128 @@ scrape_configs:
 	if len(pts) != 7 || pts[6].Value != prom.Value {
 		t.Errorf("history has %d cpu points (want 7), last %v", len(pts), pts)
 	}
+	cancel()
+	wg.Wait()
+	store.Close()
+
+	runPlans(t, tb.URL, promAddr, filepath.Join(dir, "runs.db"))
+}
+
+// runPlans runs a plan against the testbed twice, as `loadshaper run` does
+// (engine, control loop, history session), at two rates, and checks that
+// history holds both runs with Prometheus' readings and that show, diff
+// and export work on them.
+func runPlans(t *testing.T, url, promAddr, histPath string) {
+	dir := t.TempDir()
+	planFile := filepath.Join(dir, "e2e.lshcl")
+	plan := fmt.Sprintf(`variable "rate" {
+  type    = number
+  default = 100
+}
+target "testbed" {
+  url = %q
+  metrics "prometheus" {
+    endpoint = "http://%s"
+    prom_cpu = "rate(process_cpu_seconds_total{job=\"testbed\"}[5s])"
+  }
+  metrics "process" {
+    pid = %d
+  }
+}
+request "work" {
+  target = target.testbed
+  path   = "/work"
+}
+phase "steady" {
+  duration = "4s"
+  rate     = var.rate
+}
+`, url, promAddr, os.Getpid())
+	if err := os.WriteFile(planFile, []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for _, rate := range []string{"100", "300"} {
+		p, diags := lang.Load([]string{planFile}, lang.LoadOptions{Vars: map[string]string{"rate": rate}})
+		if diags.HasErrors() {
+			t.Fatalf("plan: %v", diags)
+		}
+		if err := engine.Prepare(p); err != nil {
+			t.Fatal(err)
+		}
+		hs, err := history.StartRun(p, histPath, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		loop, err := control.New(p, control.Options{Recorder: hs.Recorder})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := engine.Run(context.Background(), p, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}})
+		loop.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, hs.Run().ID)
+		if err := hs.Finish(sum.Outcome, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	st, err := history.Open(histPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var means []float64
+	for _, id := range ids {
+		r, err := st.Run(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Outcome != "completed" || r.Ticks < 3 || r.Plan != "e2e" || r.PlanHash == "" {
+			t.Errorf("run %d = %+v", id, r)
+		}
+		sum, err := st.Summarise(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cpu := sum.Series["testbed/prom_cpu"]
+		if cpu.Count == 0 || cpu.Max <= 0 {
+			t.Errorf("run %d recorded no CPU from Prometheus: %+v (stale ticks %d)", id, cpu, sum.StaleTicks["testbed/prom_cpu"])
+		}
+		if sum.Series["testbed/cpu_cores"].Count == 0 || sum.Rate.Count == 0 {
+			t.Errorf("run %d lacks the process source or the instruction: %+v", id, sum)
+		}
+		means = append(means, sum.Series["testbed/throughput"].Mean)
+	}
+	if !(means[1] > means[0]*1.5) {
+		t.Errorf("throughput at rate 300 (%.0f/s) is not well above rate 100 (%.0f/s)", means[1], means[0])
+	}
+
+	var show, diff, csv bytes.Buffer
+	if err := st.WriteShow(&show, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WriteDiff(&diff, ids[0], ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ExportCSV(ids[1], &csv); err != nil {
+		t.Fatal(err)
+	}
+	for what, c := range map[string]struct {
+		out  string
+		want []string
+	}{
+		"show":   {show.String(), []string{"of e2e: completed", "var       rate = 300", "testbed/prom_cpu", "testbed/latency_p99"}},
+		"diff":   {diff.String(), []string{"files unchanged", "rate ", "testbed/throughput"}},
+		"export": {csv.String(), []string{"time,tick,rate,", "testbed/prom_cpu"}},
+	} {
+		for _, w := range c.want {
+			if !bytes.Contains([]byte(c.out), []byte(w)) {
+				t.Errorf("%s lacks %q:\n%s", what, w, c.out)
+			}
+		}
+	}
+	t.Logf("history show of the second run:\n%s\ndiff:\n%s", show.String(), diff.String())
 }
