@@ -168,6 +168,11 @@ func (a *Auto) DetectedPeriod() int { return a.period }
 func (a *Auto) candidates(n int) []func() Model {
 	c := []func() Model{
 		func() Model { return &Naive{} },
+		// Adaptive medians follow level shifts; plain ones ride out bursts.
+		// The adaptive ones come first: on a tail without shifts the two
+		// score the same, and the tie goes to the one that can follow a shift.
+		func() Model { return &RollingMedian{Window: 17, Adaptive: true} },
+		func() Model { return &RollingMedian{Window: 33, Adaptive: true} },
 		func() Model { return &RollingMedian{Window: 5} },
 		func() Model { return &RollingMedian{Window: 9} },
 		func() Model { return &RollingMedian{Window: 17} },
@@ -244,6 +249,9 @@ func (a *Auto) Fit(y []float64) error {
 func describe(m Model) string {
 	switch v := m.(type) {
 	case *RollingMedian:
+		if v.Adaptive {
+			return fmt.Sprintf("median(%d, adaptive)", v.Window)
+		}
 		return fmt.Sprintf("median(%d)", v.Window)
 	case *RollingMean:
 		return fmt.Sprintf("mean(%d)", v.Window)

@@ -118,14 +118,24 @@ func (m *SeasonalNaive) Forecast(h int, level float64) Forecast {
 // it ignores spikes that EWMA would chase. Update keeps a sorted copy of
 // the window, O(Window) and allocation-free. Intervals are flat at the
 // empirical one-step σ (the series is assumed locally stationary).
+//
+// With Adaptive set, a level shift restarts the window: when the last
+// shiftRun values all fall beyond the window's Tukey fences (quartile ±
+// 1.5·IQR) on the same side, the window keeps only those values, so a long
+// median follows a step change within a few ticks instead of Window/2.
 type RollingMedian struct {
-	Window int
+	Window   int
+	Adaptive bool
 
 	ring   []float64
 	sorted []float64
-	n      int
+	n      int // values seen
+	count  int // values in the window
+	run    int // consecutive values beyond a fence, signed by side
 	res    resid
 }
+
+const shiftRun = 4
 
 // Name implements Model.
 func (m *RollingMedian) Name() string { return "median" }
@@ -141,7 +151,7 @@ func (m *RollingMedian) Fit(y []float64) error {
 	}
 	m.ring = make([]float64, m.Window)
 	m.sorted = make([]float64, 0, m.Window)
-	m.n, m.res = 0, resid{}
+	m.n, m.count, m.run, m.res = 0, 0, 0, resid{}
 	for _, v := range y {
 		m.Update(v)
 	}
@@ -168,13 +178,27 @@ func (m *RollingMedian) Update(y float64) {
 		m.res.add(y - m.median())
 	}
 	w := len(m.ring)
+	if m.Adaptive && m.count >= 8 {
+		k := len(m.sorted)
+		q1, q3 := m.sorted[k/4], m.sorted[(3*k)/4]
+		iqr := q3 - q1
+		switch {
+		case iqr > 0 && y > q3+1.5*iqr:
+			m.run = max(m.run, 0) + 1
+		case iqr > 0 && y < q1-1.5*iqr:
+			m.run = min(m.run, 0) - 1
+		default:
+			m.run = 0
+		}
+	}
 	i := m.n % w
-	if m.n >= w {
+	if m.count == w {
 		// Remove the value leaving the window.
 		old := m.ring[i]
 		j := searchFloat(m.sorted, old)
 		copy(m.sorted[j:], m.sorted[j+1:])
 		m.sorted = m.sorted[:len(m.sorted)-1]
+		m.count--
 	}
 	m.ring[i] = y
 	j := searchFloat(m.sorted, y)
@@ -182,6 +206,20 @@ func (m *RollingMedian) Update(y float64) {
 	copy(m.sorted[j+1:], m.sorted[j:])
 	m.sorted[j] = y
 	m.n++
+	m.count++
+	if m.run >= shiftRun || m.run <= -shiftRun {
+		// A level shift: restart the window from the values beyond the fence.
+		k := min(shiftRun, w)
+		m.sorted = m.sorted[:0]
+		for b := 0; b < k; b++ {
+			v := m.ring[(m.n-1-b)%w]
+			j := searchFloat(m.sorted, v)
+			m.sorted = append(m.sorted, 0)
+			copy(m.sorted[j+1:], m.sorted[j:])
+			m.sorted[j] = v
+		}
+		m.count, m.run = k, 0
+	}
 }
 
 // searchFloat returns the first index with s[i] >= x.

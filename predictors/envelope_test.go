@@ -271,3 +271,30 @@ func BenchmarkLoadResponseUpdate(b *testing.B) {
 		m.Update(r, 0.1+0.0002*r)
 	}
 }
+
+func TestSelfCheck(t *testing.T) {
+	s := NewSelfCheck(2, 20, 0.8)
+	// Predictions 2 ticks ahead that are right: trusted, zero error.
+	for i := 0; i < 30; i++ {
+		s.Predict(float64(i+2), float64(i+2)+1)
+		s.Observe(float64(i))
+	}
+	if mae, bias, cov, n := s.Stats(); mae != 0 || bias != 0 || cov != 1 || n != 20 || !s.Trusted() {
+		t.Errorf("accurate: mae %v bias %v cov %v n %d", mae, bias, cov, n)
+	}
+	// Now the metric runs 5 above every prediction: coverage collapses.
+	for i := 30; i < 60; i++ {
+		s.Predict(float64(i+2), float64(i+2)+1)
+		s.Observe(float64(i) + 5)
+	}
+	if mae, bias, cov, _ := s.Stats(); mae != 5 || bias != 5 || cov != 0 || s.Trusted() {
+		t.Errorf("biased: mae %v bias %v cov %v trusted %v", mae, bias, cov, s.Trusted())
+	}
+	// A tick without a prediction is not scored against an old one.
+	s2 := NewSelfCheck(1, 10, 0.8)
+	s2.Observe(1)
+	s2.Observe(2)
+	if _, _, _, n := s2.Stats(); n != 0 {
+		t.Errorf("scored %d ticks without predictions", n)
+	}
+}

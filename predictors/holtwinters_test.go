@@ -259,3 +259,28 @@ func BenchmarkRollingMedianUpdate(b *testing.B) {
 		m.Update(float64(i % 17))
 	}
 }
+
+func TestAdaptiveMedianFollowsLevelShift(t *testing.T) {
+	y := noisyLine(300, 0, 0, 1, 31)
+	for i := 200; i < len(y); i++ {
+		y[i] += 20
+	}
+	plain, adaptive := &RollingMedian{Window: 33}, &RollingMedian{Window: 33, Adaptive: true}
+	_ = plain.Fit(y[:206])
+	_ = adaptive.Fit(y[:206])
+	p, a := make([]float64, 1), make([]float64, 1)
+	plain.Point(p)
+	adaptive.Point(a)
+	if !(a[0] > 15 && p[0] < 5) {
+		t.Errorf("6 ticks after a +20 shift: adaptive %v, plain %v", a[0], p[0])
+	}
+	// On plain noise the adaptive median stays the plain one.
+	y = noisyLine(500, 3, 0, 1, 32)
+	_ = plain.Fit(y)
+	_ = adaptive.Fit(y)
+	plain.Point(p)
+	adaptive.Point(a)
+	if p[0] != a[0] {
+		t.Errorf("noise: adaptive %v plain %v", a[0], p[0])
+	}
+}
