@@ -21,12 +21,14 @@ func families() map[string][]float64 {
 		return y
 	}
 	return map[string][]float64{
-		"random_walk":       gen(func(i int, p float64) float64 { return p + r.NormFloat64() }),
-		"walk_with_drift":   gen(func(i int, p float64) float64 { return p + 0.3 + r.NormFloat64() }),
-		"ar1_0.9":           gen(func(i int, p float64) float64 { return 0.9*p + r.NormFloat64() }),
-		"ar1_0.3":           gen(func(i int, p float64) float64 { return 0.3*p + r.NormFloat64() }),
-		"season_noise":      gen(func(i int, p float64) float64 { return 10*math.Sin(2*math.Pi*float64(i)/50) + 3*r.NormFloat64() }),
-		"season_trend":      gen(func(i int, p float64) float64 { return 0.05*float64(i) + 5*math.Sin(2*math.Pi*float64(i)/24) + r.NormFloat64() }),
+		"random_walk":     gen(func(i int, p float64) float64 { return p + r.NormFloat64() }),
+		"walk_with_drift": gen(func(i int, p float64) float64 { return p + 0.3 + r.NormFloat64() }),
+		"ar1_0.9":         gen(func(i int, p float64) float64 { return 0.9*p + r.NormFloat64() }),
+		"ar1_0.3":         gen(func(i int, p float64) float64 { return 0.3*p + r.NormFloat64() }),
+		"season_noise":    gen(func(i int, p float64) float64 { return 10*math.Sin(2*math.Pi*float64(i)/50) + 3*r.NormFloat64() }),
+		"season_trend": gen(func(i int, p float64) float64 {
+			return 0.05*float64(i) + 5*math.Sin(2*math.Pi*float64(i)/24) + r.NormFloat64()
+		}),
 		"level_shifts":      gen(func(i int, p float64) float64 { return float64(i/300)*10 + r.NormFloat64() }),
 		"heavy_tail":        gen(func(i int, p float64) float64 { return 20 + math.Abs(r.NormFloat64()) + 10*math.Pow(r.Float64(), 20) }),
 		"counts":            gen(func(i int, p float64) float64 { return math.Floor(5 + 3*r.ExpFloat64()) }),
