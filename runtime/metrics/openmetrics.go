@@ -14,8 +14,11 @@ import (
 // shared CI machine it took 0.1–2 s for a 400-byte page, too slow for a
 // one-second tick.) What the rewrite does:
 //   - `# TYPE foo counter` becomes `# TYPE foo_total counter` (OpenMetrics
-//     names the family without the suffix its samples carry), and so does
-//     its HELP;
+//     names the family without the suffix its samples carry);
+//   - HELP lines are dropped: a counter's HELP comes before its TYPE, and
+//     client_golang gives a gauge and a counter the same family name
+//     (go_memstats_alloc_bytes and go_memstats_alloc_bytes_total), which
+//     the text parser would take for a second HELP of one family;
 //   - info, stateset, gaugehistogram and unknown families become untyped;
 //   - `# UNIT`, `# EOF` and the `_created` samples are dropped;
 //   - exemplars and timestamps (seconds in OpenMetrics, milliseconds in
@@ -48,16 +51,6 @@ func openMetricsToText(r io.Reader) (io.Reader, error) {
 				default:
 					fmt.Fprintf(&out, "# TYPE %s untyped\n", family)
 				}
-			case "HELP":
-				name := f[2]
-				if counters[name] {
-					name = totalName(name)
-				}
-				rest := ""
-				if len(f) == 4 {
-					rest = " " + f[3]
-				}
-				fmt.Fprintf(&out, "# HELP %s%s\n", name, rest)
 			}
 			continue
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 )
@@ -329,5 +330,38 @@ lat_created 1764244000
 	sort.Strings(want)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// client_golang's own OpenMetrics output for a Go service (which expfmt's
+// OpenMetrics parser rejects) reads fine, counters and gauges alike.
+func TestScrapeOpenMetricsGoCollector(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	var ctype atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
+		h.ServeHTTP(w, r)
+		ctype.Store(w.Header().Get("Content-Type"))
+	}))
+	defer srv.Close()
+	src, err := New("api", &lang.MetricsSource{Kind: "scrape", Endpoint: srv.URL, Queries: map[string]string{
+		"alloc_rate": "go_memstats_alloc_bytes_total", "heap": "go_memstats_alloc_bytes", "rss": "process_resident_memory_bytes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Read(context.Background(), time.Now())
+	_ = make([]byte, 1<<20)
+	time.Sleep(50 * time.Millisecond)
+	m, err := src.Read(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct, _ := ctype.Load().(string); !strings.HasPrefix(ct, "application/openmetrics-text") {
+		t.Fatalf("server answered %q, not OpenMetrics", ct)
+	}
+	if m["alloc_rate"].Stale || m["alloc_rate"].Value <= 0 || m["heap"].Stale || m["heap"].Value <= 0 || m["rss"].Value <= 0 {
+		t.Errorf("readings = %+v", m)
 	}
 }
