@@ -3,7 +3,7 @@ GO          ?= go
 BIN         := bin/loadshaper
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test test-short lint fmt fuzz bench eval eval-forecast clean bench-history
+.PHONY: all build demo test test-short lint fmt fuzz bench eval eval-forecast eval-plan clean bench-history
 
 all: build
 
@@ -68,3 +68,10 @@ eval-forecast: build
 # taskset-pinned). Installs what it needs; prints one table. Noisy on a busy machine.
 bench:
 	runtime/testdata/bench/bench.sh
+
+# Dry-run accuracy: run a plan for real against the testbed (127.0.0.1),
+# dry-run it from that run's history, run it again and compare (shaped rate,
+# peak cpu, p99, time of the first limit) against the bounds in
+# spec/dry-run.md. Prints the table; fails past a bound. About a minute.
+eval-plan:
+	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestEvalPlan$$' ./runtime/dryrun/ -v -args -eval-print

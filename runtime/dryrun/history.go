@@ -147,7 +147,7 @@ func obsOf(t history.Tick, target string, classes []shapers.RequestClass) simtar
 	} else if v := get("throughput"); !math.IsNaN(v) {
 		rate = v
 	}
-	return simtarget.Obs{Rate: rate, CPU: get("cpu"), Memory: get("memory"), P50: get("latency_p50"), P99: get("latency_p99")}
+	return simtarget.Obs{Rate: rate, CPU: get("cpu"), Memory: get("memory"), P50: get("latency_p50"), P99: get("latency_p99"), Served: get("throughput")}
 }
 
 // fromImports puts an imported series of one of the plan's targets (kind

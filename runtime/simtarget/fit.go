@@ -12,6 +12,23 @@ import (
 // target reported. NaN marks a metric the tick did not have.
 type Obs struct {
 	Rate, CPU, Memory, P50, P99 float64
+	// Served is the throughput the client saw (NaN = not recorded). When
+	// present it stands for the rate in the fits (the instruction's rate is
+	// set at the tick's start; a ramp moves on within the tick), and a tick
+	// that served under 90% of its rate is saturated and not fitted.
+	Served float64
+}
+
+// load is the rate an observation's target worked at, and whether the
+// tick is usable for a fit (not saturated).
+func (o Obs) load() (float64, bool) {
+	if !finite(o.Served) {
+		return o.Rate, finite(o.Rate)
+	}
+	if finite(o.Rate) && o.Served < 0.9*o.Rate {
+		return o.Served, false
+	}
+	return o.Served, true
 }
 
 // FitInfo says what stood behind a fitted model.
@@ -46,15 +63,17 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 		for _, r := range runs {
 			sum, n := 0.0, 0
 			for t := range r {
-				if finite(r[t].Rate) {
-					sum += r[t].Rate
+				if l, _ := r[t].load(); finite(l) {
+					sum += l
 					n++
 				}
-				if t >= w && finite(r[t-w].Rate) {
-					sum -= r[t-w].Rate
-					n--
+				if t >= w {
+					if l, _ := r[t-w].load(); finite(l) {
+						sum -= l
+						n--
+					}
 				}
-				if t < w-1 || n == 0 {
+				if _, ok := r[t].load(); t < w-1 || n == 0 || !ok {
 					continue
 				}
 				cpu := r[t].CPU
@@ -88,10 +107,33 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 		xr, ycpu = pairs(1) // one operating point: no fit to choose a window by
 		info.Lag = 1
 	}
-	info.CPUPairs = len(xr)
 	if len(xr) < 10 {
 		return base, info, fmt.Errorf("%d usable (rate, cpu) pairs in %d run(s), want at least 10", len(xr), len(runs))
 	}
+	// Trim the pairs a straight line cannot explain (a backlog draining
+	// after saturation, a stall): beyond 3 robust σ of the first fit.
+	trimmed := 0
+	if lin, err := predictors.LinearFit(xr, ycpu); err == nil {
+		res := make([]float64, len(xr))
+		for i := range xr {
+			p, _ := lin.Predict(xr[i])
+			res[i] = ycpu[i] - p
+		}
+		if mad, err := predictors.MAD(res); err == nil {
+			cut := math.Max(3*1.4826*mad, 1e-3)
+			var kx, ky []float64
+			for i := range xr {
+				if math.Abs(res[i]) <= cut {
+					kx, ky = append(kx, xr[i]), append(ky, ycpu[i])
+				}
+			}
+			if len(kx) >= 10 {
+				trimmed = len(xr) - len(kx)
+				xr, ycpu = kx, ky
+			}
+		}
+	}
+	info.CPUPairs = len(xr)
 	lo, hi := minMax(xr)
 	if !(hi > 0) {
 		return base, info, fmt.Errorf("the earlier runs sent no load")
@@ -133,17 +175,18 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 	util := func(rate float64) float64 {
 		return m.BaseCPU + rate*m.CostPerRequest/m.Cores + m.CPUQuadratic*rate*rate
 	}
-	info.Detail = fmt.Sprintf("%s (σ %.3g, window %d tick(s), %d pairs, rate %.3g–%.3g req/s)", how, info.CPUSigma, info.Lag, len(xr), lo, hi)
+	info.Detail = fmt.Sprintf("%s (σ %.3g, window %d tick(s), %d pairs, %d trimmed, rate %.3g–%.3g req/s)", how, info.CPUSigma, info.Lag, len(xr), trimmed, lo, hi)
 
 	// Latency: p99 against utilisation, through the origin of the queueing
 	// term (K ≥ 0), and the p50/p99 ratio.
 	var xu, y99, ratios []float64
 	for _, r := range runs {
 		for _, o := range r {
-			if !finite(o.Rate) || !finite(o.P99) || o.P99 <= 0 {
-				continue
+			l, ok := o.load()
+			if !ok || !finite(o.P99) || o.P99 <= 0 || (finite(o.CPU) && o.CPU >= 0.95) {
+				continue // saturated ticks hold a backlog's wait, not the curve
 			}
-			u := math.Min(util(o.Rate), 0.98)
+			u := math.Min(util(l), 0.98)
 			xu, y99 = append(xu, u/(1-u)), append(y99, o.P99)
 			if finite(o.P50) && o.P50 > 0 {
 				ratios = append(ratios, math.Min(o.P50/o.P99, 1))
@@ -159,18 +202,29 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 			curve = Curve{Base: md}
 		}
 		m.LatencyCurve = &curve
+		// The spread of measured p99 around the curve, on a log scale.
+		var lr []float64
+		for i := range xu {
+			u := xu[i] / (1 + xu[i])
+			if c := curve.At(u); c > 0 {
+				lr = append(lr, math.Log(y99[i]/c))
+			}
+		}
+		if sd, err := predictors.Stddev(lr); err == nil && len(lr) >= 5 {
+			m.LatencyNoise = math.Min(sd, 1.5)
+		}
 		m.P50Ratio = 0.5
 		if len(ratios) > 0 {
 			m.P50Ratio, _ = predictors.Median(ratios)
 		}
-		info.Detail += fmt.Sprintf("; p99 = %s + %s·u/(1−u)", fmtSec(curve.Base), fmtSec(curve.K))
+		info.Detail += fmt.Sprintf("; p99 = %s + %s·u/(1−u) (log σ %.2f)", fmtSec(curve.Base), fmtSec(curve.K), m.LatencyNoise)
 	}
 	// Memory: a straight line in the rate.
 	var xm, ym []float64
 	for _, r := range runs {
 		for _, o := range r {
-			if finite(o.Rate) && finite(o.Memory) {
-				xm, ym = append(xm, o.Rate), append(ym, o.Memory)
+			if l, ok := o.load(); ok && finite(o.Memory) {
+				xm, ym = append(xm, l), append(ym, o.Memory)
 			}
 		}
 	}

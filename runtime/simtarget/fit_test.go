@@ -15,7 +15,7 @@ func observe(t *testing.T, m Model, seed int64, rates func(i int) float64, n int
 	for i := 0; i < n; i++ {
 		r := rates(i)
 		smp := s.Step(time.Duration(i)*time.Second, time.Second, r)
-		out = append(out, Obs{Rate: r, CPU: smp.CPU, Memory: smp.Memory, P50: smp.LatencyP50, P99: smp.LatencyP99})
+		out = append(out, Obs{Rate: r, CPU: smp.CPU, Memory: smp.Memory, P50: smp.LatencyP50, P99: smp.LatencyP99, Served: math.NaN()})
 	}
 	return out
 }
@@ -68,6 +68,24 @@ func TestFitFindsTheCPUWindow(t *testing.T) {
 	}
 }
 
+func TestFitSkipsSaturatedTicks(t *testing.T) {
+	// A target that serves at most 250 req/s while its cpu reads 0.9: the
+	// ticks past it must not flatten the slope.
+	var obs []Obs
+	for i := 0; i < 60; i++ {
+		r := 10 + 8*float64(i)
+		served := math.Min(r, 250)
+		obs = append(obs, Obs{Rate: r, Served: served, CPU: 0.02 + 0.9*served/250, Memory: math.NaN(), P50: math.NaN(), P99: math.NaN()})
+	}
+	m, _, err := Fit([][]Obs{obs}, time.Second, Model{Cores: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.CostPerRequest; math.Abs(got-0.9/250) > 1e-4 {
+		t.Fatalf("cost per request %g, want %g", got, 0.9/250)
+	}
+}
+
 func TestFitOneOperatingPoint(t *testing.T) {
 	truth := Model{Cores: 1, CostPerRequest: 0.001}
 	runs := [][]Obs{observe(t, truth, 1, func(int) float64 { return 300 }, 60)}
@@ -82,7 +100,7 @@ func TestFitOneOperatingPoint(t *testing.T) {
 
 func TestFitRefusesTooLittle(t *testing.T) {
 	nan := math.NaN()
-	runs := [][]Obs{{{Rate: 1, CPU: 0.1, Memory: nan, P50: nan, P99: nan}}}
+	runs := [][]Obs{{{Rate: 1, CPU: 0.1, Memory: nan, P50: nan, P99: nan, Served: nan}}}
 	if _, _, err := Fit(runs, time.Second, Model{Cores: 1}); err == nil {
 		t.Fatal("fitted one tick")
 	}

@@ -94,8 +94,12 @@ type Model struct {
 	MemoryPerConn float64       // bytes per open connection
 	MemoryPerRate float64       // bytes per req/s, from a fitted curve (memory that is not per connection)
 	Noise         float64       // relative noise of every metric (0.05 = 5%)
-	Timeout       time.Duration // a request queued longer than this fails; default 30s
-	CPUWindow     time.Duration // the window of the rate() the cpu metric is read through; default 5s
+	// LatencyNoise, when > 0, replaces Noise for latency: each tick's
+	// quantiles are multiplied together by exp(LatencyNoise·N(0,1)), the
+	// heavy upper tail measured latency shows (fitted to history).
+	LatencyNoise float64
+	Timeout      time.Duration // a request queued longer than this fails; default 30s
+	CPUWindow    time.Duration // the window of the rate() the cpu metric is read through; default 5s
 
 	// LatencyCurve, when set, replaces the M/M/c latency: p99 (seconds) as a
 	// function of utilisation, fitted to earlier runs. P50Ratio scales it
@@ -202,7 +206,7 @@ func (m Model) validate() error {
 		return fmt.Errorf("simulated target: base_cpu must be in [0, 1), got %g", m.BaseCPU)
 	case !(m.CostPerRequest > 0) || math.IsInf(m.CostPerRequest, 0):
 		return fmt.Errorf("simulated target: cost per request must be > 0, got %gs", m.CostPerRequest)
-	case m.Noise < 0 || m.Noise > 1 || math.IsNaN(m.Noise):
+	case m.Noise < 0 || m.Noise > 1 || math.IsNaN(m.Noise) || m.LatencyNoise < 0 || m.LatencyNoise > 3 || math.IsNaN(m.LatencyNoise):
 		return fmt.Errorf("simulated target: noise must be in [0, 1], got %g", m.Noise)
 	case m.CapacityChangeTo < 0 || math.IsNaN(m.CapacityChangeTo):
 		return fmt.Errorf("simulated target: capacity_change_to must be >= 0, got %g", m.CapacityChangeTo)
@@ -387,14 +391,19 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 	if rate > 0 {
 		errRate = math.Min(1, dropped/(rate*sec))
 	}
+	lat := s.noisy
+	if m.LatencyNoise > 0 {
+		f := math.Exp(m.LatencyNoise * s.rng.NormFloat64())
+		lat = func(v float64) float64 { return v * f }
+	}
 	out := Sample{
 		CPU:         math.Min(s.noisy(reported), 1),
 		Memory:      s.noisy(mem),
-		LatencyP50:  s.noisy(q[0]),
-		LatencyP90:  s.noisy(q[1]),
-		LatencyP95:  s.noisy(q[2]),
-		LatencyP99:  s.noisy(q[3]),
-		LatencyP999: s.noisy(q[4]),
+		LatencyP50:  lat(q[0]),
+		LatencyP90:  lat(q[1]),
+		LatencyP95:  lat(q[2]),
+		LatencyP99:  lat(q[3]),
+		LatencyP999: lat(q[4]),
 		LatencyMean: mean,
 		ErrorRate:   errRate,
 		Throughput:  served,
