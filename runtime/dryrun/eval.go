@@ -115,13 +115,12 @@ type EvalResult struct {
 
 // evalTick is what a real run showed in one tick.
 type evalTick struct {
-	at      float64 // seconds from the start of the run, end of the tick
-	phase   string
-	rate    float64 // instruction rate
-	cpu     float64
-	p99     float64
-	served  float64
-	settled bool
+	at     float64 // seconds from the start of the run, end of the tick
+	phase  string
+	rate   float64 // instruction rate
+	cpu    float64
+	p99    float64
+	served float64
 }
 
 // Evaluate runs the evaluation. It takes about a minute (two real runs of
