@@ -35,6 +35,9 @@ func suggest(given string, candidates []string) string {
 			continue
 		}
 		d := levenshtein.Distance(strings.ToLower(given), strings.ToLower(c), nil)
+		if d == 2 && isTransposition(strings.ToLower(given), strings.ToLower(c)) {
+			d = 1 // "rmap" is one slip away from "ramp", not two
+		}
 		if d < bestDist || (d == bestDist && c < best) {
 			best, bestDist = c, d
 		}
@@ -43,6 +46,19 @@ func suggest(given string, candidates []string) string {
 		return best
 	}
 	return ""
+}
+
+// isTransposition reports whether a and b differ by swapping two adjacent
+// characters.
+func isTransposition(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
 }
 
 // quotedList renders names as `"a", "b" or "c"` for error details.

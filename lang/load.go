@@ -384,6 +384,11 @@ func (l *loader) eval(expr hcl.Expression) (cty.Value, bool) {
 		return cty.DynamicVal, false
 	}
 	v, diags := expr.Value(ctx)
+	for _, d := range diags {
+		if d.Summary == "Call to unknown function" {
+			l.betterFunctionSuggestion(d)
+		}
+	}
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() || !v.IsWhollyKnown() {
 		return cty.DynamicVal, false
@@ -429,4 +434,24 @@ func fileExists(p string) error {
 		return fmt.Errorf("it is a directory")
 	}
 	return nil
+}
+
+// betterFunctionSuggestion replaces HCL's first-match suggestion for an
+// unknown function with the closest name (counting a swap of two letters
+// as one slip), and lists the rate shapes when nothing is close.
+func (l *loader) betterFunctionSuggestion(d *hcl.Diagnostic) {
+	var name string
+	if _, err := fmt.Sscanf(d.Detail, "There is no function named %q.", &name); err != nil || name == "" {
+		return
+	}
+	names := make([]string, 0, len(l.funcs))
+	for n := range l.funcs {
+		names = append(names, n)
+	}
+	d.Detail = fmt.Sprintf("There is no function named %q.", name)
+	if s := suggest(name, names); s != "" {
+		d.Detail += fmt.Sprintf(" Did you mean %q?", s)
+	} else {
+		d.Detail += " Rate shapes are ramp, steps, stairs, exponential and sine; spec/language.md lists every function."
+	}
 }

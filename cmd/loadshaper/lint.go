@@ -25,7 +25,7 @@ Flags:
   --format text|json   output format; json has the shape of terraform validate -json
   --var NAME=VALUE     set a variable (repeatable)
   --var-file FILE      read variables from an HCL file of NAME = VALUE lines (repeatable)
-  --no-color           plain text output
+  --no-color           plain text output (also NO_COLOR=1; color is used only on terminals)
 
 Variables are also read from LOADSHAPER_VAR_<name> environment variables.
 
@@ -87,7 +87,7 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "loadshaper lint: name at least one plan (a .lshcl file or a directory)")
 		return ExitUsage
 	}
-	_ = noColor // output is plain: color only helps terminals and breaks CI logs
+	color := !*noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == ""
 	all := lang.Diagnostics{Files: nil}
 	for _, path := range fs.Args() {
 		_, d := lang.LoadWithFiles([]string{path}, pf.options())
@@ -103,7 +103,7 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	if *format == "json" {
 		_ = all.WriteJSON(stdout)
 	} else {
-		_ = all.WriteText(stdout, 0, false)
+		_ = all.WriteText(stdout, 0, color)
 		errs, warns := 0, 0
 		for _, d := range all.Diags {
 			if d.Severity == 1 {
@@ -132,4 +132,15 @@ func plural(n int, what string) string {
 		return ", 1 " + what
 	}
 	return fmt.Sprintf(", %d %ss", n, what)
+}
+
+// isTerminal reports whether w is a terminal: color only helps people, and
+// would litter CI logs and pipes with escape codes.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
