@@ -290,8 +290,11 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		why = append(why, fmt.Sprintf("%s binds: predicted to reach %.3g at %s rps", binding, env[binding], fmtRate(safe)))
 	case !identified:
 		why = append(why, "probing: the load-response is not learnt yet")
-		if len(xs) == 0 {
-			target = math.Min(target, prev) // nothing seen yet of what was sent
+		if len(xs) == 0 && !farBelow(s, env, 0.5) {
+			// Nothing seen yet of what was sent, and the readings are not
+			// far from the limits: hold. Far below them, stepping up (under
+			// the step limit) is safe even before the lag is known.
+			target = math.Min(target, prev)
 		}
 	}
 	if guard < target {
@@ -335,4 +338,16 @@ func reachTime(s *Snapshot, rate float64, horizon time.Duration) (time.Duration,
 		}
 	}
 	return 0, false
+}
+
+// farBelow reports whether every envelope metric has a fresh reading at
+// most frac of its limit.
+func farBelow(s *Snapshot, env Limits, frac float64) bool {
+	for _, m := range env.Names() {
+		v, ok := s.Value(m)
+		if !ok || v > frac*env[m] {
+			return false
+		}
+	}
+	return len(env) > 0
 }
