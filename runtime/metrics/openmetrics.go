@@ -10,9 +10,10 @@ import (
 
 // openMetricsToText rewrites an OpenMetrics 1.0 exposition into the
 // Prometheus text format, so the fast text parser can read it. (expfmt's
-// OpenMetrics parser checks every line against the ABNF grammar: on the
-// shared CI machine it took 0.1–2 s for a 400-byte page, too slow for a
-// one-second tick.) What the rewrite does:
+// OpenMetrics parser checks every line against the ABNF grammar: 185 ms for
+// a 2 KB page, against 0.4 ms for this rewrite and the text parser
+// (BenchmarkScrapeParse*); and it rejects client_golang's own output for
+// Go services.) What the rewrite does:
 //   - `# TYPE foo counter` becomes `# TYPE foo_total counter` (OpenMetrics
 //     names the family without the suffix its samples carry);
 //   - HELP lines are dropped: a counter's HELP comes before its TYPE, and
