@@ -40,11 +40,31 @@ func rangeKeys(run int, from, to time.Time) (string, string) {
 // time order. Zero from/to mean the start/end of the run. Ticks in which
 // the metric was stale or missing are skipped.
 func (s *Store) Series(run int, target, metric string, from, to time.Time) ([]Point, error) {
-	path := "m." + escapePath(SeriesKey(target, metric))
-	lo, hi := rangeKeys(run, from, to)
+	key := SeriesKey(target, metric)
+	path := "m." + escapePath(key)
 	var pts []Point
 	var bad error
 	err := s.db.View(func(tx *buntdb.Tx) error {
+		fromNS, toNS := int64(0), int64(math.MaxInt64)
+		if !from.IsZero() {
+			fromNS = max(0, from.UnixNano())
+		}
+		if !to.IsZero() {
+			toNS = max(0, to.UnixNano())
+		}
+		var covered int64
+		var err error
+		if pts, covered, err = seriesFromChunks(tx, run, key, fromNS, toNS, pts); err != nil {
+			return err
+		}
+		// The rest comes from the tick records.
+		if covered > fromNS {
+			from = time.Unix(0, covered)
+		}
+		if !to.IsZero() && covered >= toNS {
+			return nil
+		}
+		lo, hi := rangeKeys(run, from, to)
 		return tx.AscendRange("", lo, hi, func(k, v string) bool {
 			// Only the "m" object is scanned, and only up to the key.
 			val := gjson.Get(v, path)

@@ -171,6 +171,7 @@ type Recorder struct {
 	run   Run
 	ticks int
 	done  bool
+	chunk chunker
 }
 
 // Begin records the start of a run and returns its recorder. Fill the Run
@@ -198,7 +199,7 @@ func (s *Store) Begin(r Run) (*Recorder, error) {
 	if err := s.db.Update(func(tx *buntdb.Tx) error { return s.newRun(tx, &r) }); err != nil {
 		return nil, fmt.Errorf("history: begin run: %w", err)
 	}
-	return &Recorder{s: s, run: r}, nil
+	return &Recorder{s: s, run: r, chunk: newChunker()}, nil
 }
 
 // Run is the run being recorded (with its assigned ID).
@@ -227,8 +228,10 @@ func (r *Recorder) Record(t Tick) error {
 		return errors.New("history: run already finished")
 	}
 	err = r.s.db.Update(func(tx *buntdb.Tx) error {
-		_, _, err := tx.Set(tickKey(r.run.ID, t.At), val, nil)
-		return err
+		if _, _, err := tx.Set(tickKey(r.run.ID, t.At), val, nil); err != nil {
+			return err
+		}
+		return r.chunk.add(tx, r.run.ID, t.At, t.Metrics)
 	})
 	if err != nil {
 		return fmt.Errorf("history: tick %d: %w", t.N, err)
@@ -249,7 +252,13 @@ func (r *Recorder) Finish(outcome string, end time.Time) error {
 		return errors.New("history: run already finished")
 	}
 	r.run.End, r.run.Outcome, r.run.Ticks = end.UTC(), outcome, r.ticks
-	if err := r.s.db.Update(func(tx *buntdb.Tx) error { return putRun(tx, &r.run) }); err != nil {
+	err := r.s.db.Update(func(tx *buntdb.Tx) error {
+		if err := r.chunk.flush(tx, r.run.ID); err != nil {
+			return err
+		}
+		return putRun(tx, &r.run)
+	})
+	if err != nil {
 		return fmt.Errorf("history: finish run %d: %w", r.run.ID, err)
 	}
 	r.done = true

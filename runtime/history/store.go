@@ -386,12 +386,16 @@ func (s *Store) DeleteRun(id int) error {
 }
 
 func deleteTicks(tx *buntdb.Tx, id int) error {
-	p := tickRunPrefix(id)
 	var keys []string
-	if err := tx.AscendRange("", p, p+"~", func(k, _ string) bool {
-		keys = append(keys, k)
-		return true
-	}); err != nil {
+	for _, p := range []string{tickRunPrefix(id), fmt.Sprintf("series:%08d:", id)} {
+		if err := tx.AscendRange("", p, p+"\xff", func(k, _ string) bool {
+			keys = append(keys, k)
+			return true
+		}); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Delete(chunkMarkerKey(id)); err != nil && err != buntdb.ErrNotFound {
 		return err
 	}
 	for _, k := range keys {
