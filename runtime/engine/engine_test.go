@@ -392,3 +392,21 @@ func TestIterationDoesNotAllocate(t *testing.T) {
 		t.Fatalf("requests %d errors %d", e.rec.shards[0].a.requests, e.rec.shards[0].a.errors)
 	}
 }
+
+func TestProgressDisplays(t *testing.T) {
+	tb := startTestbed(t, testbed.Config{Capacity: 50000, Workers: 64, Cost: time.Microsecond})
+	p := onePhase(tb.URL, 4, &lang.Phase{Name: "first", Duration: 600 * time.Millisecond, Rate: stdlib.Constant(50)})
+	p.Phases = append(p.Phases, &lang.Phase{Name: "second", Duration: 600 * time.Millisecond, Concurrency: 2, ThinkTime: 10 * time.Millisecond})
+	var bars, lines strings.Builder
+	mustRun(t, p, Options{Progress: NewBarProgress(&bars)})
+	mustRun(t, p, Options{Progress: LineProgress{W: &lines}})
+	for _, want := range []string{"first", "second", "requests"} {
+		if !strings.Contains(bars.String(), want) {
+			t.Errorf("bars lack %q:\n%s", want, bars.String())
+		}
+	}
+	if !strings.Contains(lines.String(), "phase 2 second") || !strings.Contains(lines.String(), "target 50/s") ||
+		!strings.Contains(lines.String(), "users 2") {
+		t.Errorf("lines:\n%s", lines.String())
+	}
+}

@@ -44,57 +44,58 @@ func (p LineProgress) Close() {}
 // BarProgress draws a bar per phase on a terminal, with the last tick's
 // rate, p99 and errors beside it.
 type BarProgress struct {
-	p     *mpb.Progress
-	mu    sync.Mutex
+	p   *mpb.Progress
+	cur *phaseBar
+}
+
+// phaseBar is one phase's bar and the text beside it, which the render
+// goroutine reads while the control loop writes it.
+type phaseBar struct {
 	bar   *mpb.Bar
-	line  string
-	start time.Time
 	total time.Duration
+	mu    sync.Mutex
+	line  string
+}
+
+func (b *phaseBar) set(line string) {
+	b.mu.Lock()
+	b.line = line
+	b.mu.Unlock()
+}
+
+func (b *phaseBar) get() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.line
 }
 
 // NewBarProgress draws on w, which should be a terminal.
 func NewBarProgress(w io.Writer) *BarProgress {
-	return &BarProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithRefreshRate(200*time.Millisecond))}
+	return &BarProgress{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(24), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())}
 }
 
 // PhaseStart implements Progress.
 func (b *BarProgress) PhaseStart(_ int, ph *lang.Phase) {
-	b.mu.Lock()
-	b.start, b.total, b.line = time.Now(), ph.Duration, "starting"
-	b.mu.Unlock()
-	// AddBar talks to the render goroutine, which calls the decorator below:
-	// it must not run under b.mu.
-	bar := b.p.AddBar(ph.Duration.Milliseconds(),
-		mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-12s", ph.Name)), decor.Elapsed(decor.ET_STYLE_GO, decor.WCSyncSpace)),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			return b.line
-		})))
-	b.mu.Lock()
-	b.bar = bar
-	b.mu.Unlock()
+	pb := &phaseBar{total: ph.Duration, line: "starting"}
+	pb.bar = b.p.AddBar(max(ph.Duration.Milliseconds(), 1),
+		mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-10s", ph.Name))),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return pb.get() })))
+	b.cur = pb
 }
 
 // Tick implements Progress.
 func (b *BarProgress) Tick(ts *TickStats) {
-	b.mu.Lock()
-	b.line = tickLine(ts)
-	bar := b.bar
-	b.mu.Unlock()
-	if bar != nil {
-		bar.SetCurrent(min(ts.PhaseElapsed.Milliseconds(), b.total.Milliseconds()))
+	if pb := b.cur; pb != nil {
+		pb.set(fmt.Sprintf("%4.0fs %s", ts.PhaseElapsed.Seconds(), tickLine(ts)))
+		pb.bar.SetCurrent(min(ts.PhaseElapsed.Milliseconds(), pb.total.Milliseconds()))
 	}
 }
 
 // PhaseEnd implements Progress.
 func (b *BarProgress) PhaseEnd(_ int, _ *lang.Phase, s *PhaseSummary) {
-	b.mu.Lock()
-	bar := b.bar
-	b.line = fmt.Sprintf("%d requests  %.1f/s  p99 %s  errors %d", s.Requests, s.Throughput, ms(s.Latency.P99), s.Errors)
-	b.mu.Unlock()
-	if bar != nil {
-		bar.SetTotal(-1, true)
+	if pb := b.cur; pb != nil {
+		pb.set(fmt.Sprintf("%d requests %.1f/s p99 %s errors %d", s.Requests, s.Throughput, ms(s.Latency.P99), s.Errors))
+		pb.bar.SetTotal(-1, true)
 	}
 }
 

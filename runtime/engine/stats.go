@@ -96,9 +96,11 @@ func newAgg(nreq int) *agg {
 }
 
 func (a *agg) merge(o *agg) {
-	a.lat.Merge(o.lat)
-	a.svc.Merge(o.svc)
-	a.lag.Merge(o.lag)
+	if o.lat.TotalCount() > 0 {
+		a.lat.Merge(o.lat)
+		a.svc.Merge(o.svc)
+		a.lag.Merge(o.lag)
+	}
 	for i := range a.byReq {
 		if o.byReq[i].TotalCount() > 0 {
 			a.byReq[i].Merge(o.byReq[i])
@@ -109,12 +111,18 @@ func (a *agg) merge(o *agg) {
 	a.counts.add(&o.counts)
 }
 
+// reset clears the aggregate; an empty histogram is left alone, as clearing
+// one means zeroing its whole counts array (the tick pays for it per shard).
 func (a *agg) reset() {
-	a.lat.Reset()
-	a.svc.Reset()
-	a.lag.Reset()
+	for _, h := range [...]*hdrhistogram.Histogram{a.lat, a.svc, a.lag} {
+		if h.TotalCount() > 0 {
+			h.Reset()
+		}
+	}
 	for i := range a.byReq {
-		a.byReq[i].Reset()
+		if a.byReq[i].TotalCount() > 0 {
+			a.byReq[i].Reset()
+		}
 		a.reqCount[i] = 0
 		a.reqErr[i] = 0
 	}
