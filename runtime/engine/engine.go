@@ -382,8 +382,11 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 		e.opts.Progress.PhaseStart(idx, ph)
 	}
 	pagg := newAgg(len(e.reqs))
-	start := time.Now()
+	// The phase's clock starts once the first instruction is applied: a slow
+	// first control step (metrics sources warming up) must not make the
+	// phase's first arrivals late before they could be sent.
 	instr := e.control(ph, idx, 0, nil)
+	start := time.Now()
 	limit := e.limit(ph)
 	var wg sync.WaitGroup
 	for gi, g := range e.gens {

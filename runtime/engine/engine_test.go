@@ -410,3 +410,21 @@ func TestProgressDisplays(t *testing.T) {
 		t.Errorf("lines:\n%s", lines.String())
 	}
 }
+
+func TestSlowFirstControlStepDoesNotMakeArrivalsLate(t *testing.T) {
+	tb := startTestbed(t, testbed.Config{Capacity: 50000, Workers: 64, Cost: time.Microsecond})
+	first := true
+	ctl := ControllerFunc(func(_ TickInfo, in shapers.Instruction) shapers.Instruction {
+		if first {
+			first = false
+			time.Sleep(600 * time.Millisecond) // e.g. metrics sources warming up
+		}
+		return in
+	})
+	s := mustRun(t, onePhase(tb.URL, 8, &lang.Phase{Duration: time.Second, Rate: stdlib.Constant(100)}), Options{Controller: ctl})
+	// Had the phase's clock started before the first step, the first 60
+	// arrivals would be ~600 ms late.
+	if o := s.Overall; o.Late > o.Requests/4 || o.Latency.P50 > 300 {
+		t.Fatalf("%d of %d requests late, p50 %.1fms", o.Late, o.Requests, o.Latency.P50)
+	}
+}
