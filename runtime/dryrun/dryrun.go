@@ -69,7 +69,7 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 			if w <= 0 {
 				w = simtarget.DefaultCPUWindow
 			}
-			return w / 2
+			return w
 		}
 		return 0
 	}

@@ -338,10 +338,9 @@ func realRun(ctx context.Context, plan *lang.Plan, tb *testbed.Server, store *hi
 			return // the short closing tick of a phase: too little to read a rate from
 		}
 		p99, p50 := ts.Latency.P99/1000, ts.Latency.P50/1000
-		// The utilisation is a delta over the last tick: on average half a
-		// tick old, as the dry-run's readings of a one-tick window say.
+		// The utilisation is a delta over the last tick: a one-tick window.
 		m := map[string]shapers.Metric{
-			"cpu": {Value: cpu, Age: tick / 2}, "latency_p99": {Value: p99}, "latency_p50": {Value: p50},
+			"cpu": {Value: cpu, Window: tick}, "latency_p99": {Value: p99}, "latency_p50": {Value: p50},
 			"error_rate": {Value: ts.ErrorRate}, "throughput": {Value: ts.Throughput},
 		}
 		mu.Lock()

@@ -139,6 +139,26 @@ type Tick struct {
 	Shaped float64 `json:"shaped_rate"`
 	simtarget.Sample
 	// UnshapedCPU etc. are not kept per tick: the unshaped run is summarised only.
-	Decisions []shapers.Decision `json:"decisions,omitempty"` // only those that changed something or fell back
-	Breaches  []string           `json:"breaches,omitempty"`  // "envelope.metric" over its limit this tick
+	Decisions []Decision `json:"decisions,omitempty"` // only those that changed something or fell back
+	Breaches  []string   `json:"breaches,omitempty"`  // "envelope.metric" over its limit this tick
+}
+
+// Decision is a shapers.Decision as the report writes it.
+type Decision struct {
+	Shaper     string  `json:"shaper"`
+	Strategy   string  `json:"strategy"`
+	Changed    string  `json:"changed,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
+	Prediction string  `json:"prediction,omitempty"`
+	RateBefore float64 `json:"rate_before"`
+	RateAfter  float64 `json:"rate_after"`
+	Fallback   bool    `json:"fallback,omitempty"`
+	Contention string  `json:"contention,omitempty"`
+	Finding    string  `json:"finding,omitempty"`
+	Error      string  `json:"error,omitempty"`
+}
+
+func decisionOf(d shapers.Decision) Decision {
+	return Decision{Shaper: d.Shaper, Strategy: d.Strategy, Changed: d.Changed, Reason: d.Reason, Prediction: d.Prediction,
+		RateBefore: d.RateBefore, RateAfter: d.RateAfter, Fallback: d.Fallback, Contention: d.Contention, Finding: d.Finding, Error: d.Error}
 }

@@ -22,7 +22,7 @@ type walkResult struct {
 // walk runs the plan's timeline tick by tick against target, through the
 // real shaper chain: links[i] are phase i's shapers. With links nil (the
 // unshaped pass) no chain runs and only the hard limits apply.
-func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, lagOf func(metric string) time.Duration) walkResult {
+func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, windowOf func(metric string) time.Duration) walkResult {
 	tick := plan.Settings.Tick
 	if tick <= 0 {
 		tick = time.Second
@@ -79,7 +79,10 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, lagO
 					Phase: shapers.PhaseInfo{Name: ph.Name, Elapsed: el, Duration: ph.Duration, PlannedRate: planned,
 						MaxRate: ph.MaxRate, Warmup: ph.Warmup, Chaos: chaosPlan, Planned: plannedAt}}
 				if have {
-					snap.Metrics = readings(last, lagOf)
+					snap.Metrics = readings(last, windowOf)
+					if len(plan.Targets) > 0 {
+						snap.Targets = map[string]map[string]shapers.Metric{plan.Targets[0].Name: snap.Metrics}
+					}
 				}
 				out, decisions = chain.Run(snap, in)
 				if ph.Concurrency > 0 && out.Concurrency != in.Concurrency {
@@ -100,7 +103,7 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, lagO
 			tk := Tick{T: now.Seconds(), Phase: ph.Name, Planned: planned, Shaped: rate, Sample: s}
 			for _, d := range decisions {
 				if d.Changed != "" || d.Fallback {
-					tk.Decisions = append(tk.Decisions, d)
+					tk.Decisions = append(tk.Decisions, decisionOf(d))
 				}
 			}
 			recorded = append(recorded, tk)
@@ -181,15 +184,16 @@ func envelopeLimits(e *lang.Envelope) shapers.Limits {
 }
 
 // readings turn the target's last report into the live readings a shaper
-// sees, with the age a metrics source would give them (the cpu of a rate()
-// window describes load of half a window ago).
-func readings(s Sample, lagOf func(string) time.Duration) map[string]shapers.Metric {
+// sees, as the run's control loop gives them: read at the start of the
+// tick (so they describe the tick before), with the window a source
+// averages over (the cpu of a rate() window).
+func readings(s Sample, windowOf func(string) time.Duration) map[string]shapers.Metric {
 	out := make(map[string]shapers.Metric, len(simtarget.Metrics))
 	for _, name := range simtarget.Metrics {
 		v, _ := s.Metric(name)
 		m := shapers.Metric{Value: v}
-		if lagOf != nil {
-			m.Age = lagOf(name)
+		if windowOf != nil {
+			m.Window = windowOf(name)
 		}
 		out[name] = m
 	}

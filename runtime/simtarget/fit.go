@@ -36,6 +36,8 @@ type FitInfo struct {
 	Runs, Ticks int
 	CPUPairs    int     // lag-aligned (rate, cpu) pairs below saturation
 	Lag         int     // the cpu metric's window, in ticks (a rate() over it)
+	Delay       int     // ticks between a tick and the record holding its cpu
+	ServedShift int     // ticks between a tick and the record holding its client figures
 	CPUSigma    float64 // residual standard deviation of the cpu fit
 	Detail      string  // the fitted curves, in words
 }
@@ -56,10 +58,37 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 	if m.Cores <= 0 {
 		m.Cores = DefaultCores
 	}
+	for _, r := range runs {
+		info.Ticks += len(r)
+	}
+	// Alignment. A recorder may store a tick's readings one or two ticks
+	// after the instruction they answer (metrics read at the start of the
+	// next tick). The client's figures (throughput, latency) shift by the s
+	// that best matches the throughput to the rate; the target's (cpu,
+	// memory) by the delay d chosen with the window below.
+	info.ServedShift = servedShift(runs)
+	shifted := func(d int) [][]Obs {
+		out := make([][]Obs, len(runs))
+		nan := math.NaN()
+		for i, r := range runs {
+			out[i] = make([]Obs, len(r))
+			for t := range r {
+				o := Obs{Rate: r[t].Rate, Served: nan, P50: nan, P99: nan, CPU: nan, Memory: nan}
+				if u := t + info.ServedShift; u < len(r) {
+					o.Served, o.P50, o.P99 = r[u].Served, r[u].P50, r[u].P99
+				}
+				if u := t + d; u < len(r) {
+					o.CPU, o.Memory = r[u].CPU, r[u].Memory
+				}
+				out[i][t] = o
+			}
+		}
+		return out
+	}
 	// Lag: the cpu of a rate() window answers the mean rate of the window.
-	// Try windows of 1–15 ticks and keep the one whose linear fit leaves
-	// the smallest residual.
-	pairs := func(w int) (x, y []float64) {
+	// Try delays of 0–3 ticks and windows of 1–15 and keep the pair whose
+	// linear fit leaves the smallest residual.
+	pairs := func(runs [][]Obs, w int) (x, y []float64) {
 		for _, r := range runs {
 			sum, n := 0.0, 0
 			for t := range r {
@@ -85,26 +114,28 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 		}
 		return x, y
 	}
-	for _, r := range runs {
-		info.Ticks += len(r)
-	}
 	bestSigma := math.Inf(1)
 	var xr, ycpu []float64
-	for w := 1; w <= 15; w++ {
-		x, y := pairs(w)
-		if len(x) < 10 {
-			continue
-		}
-		fit, err := predictors.LinearFit(x, y)
-		if err != nil {
-			continue
-		}
-		if fit.Sigma < bestSigma*0.98 || xr == nil {
-			bestSigma, xr, ycpu, info.Lag = fit.Sigma, x, y, w
+	aligned := shifted(0)
+	for d := 0; d <= 3; d++ {
+		cand := shifted(d)
+		for w := 1; w <= 15; w++ {
+			x, y := pairs(cand, w)
+			if len(x) < 10 {
+				continue
+			}
+			fit, err := predictors.LinearFit(x, y)
+			if err != nil {
+				continue
+			}
+			if fit.Sigma < bestSigma*0.98 || xr == nil {
+				bestSigma, xr, ycpu, info.Lag, info.Delay, aligned = fit.Sigma, x, y, w, d, cand
+			}
 		}
 	}
+	runs = aligned
 	if xr == nil {
-		xr, ycpu = pairs(1) // one operating point: no fit to choose a window by
+		xr, ycpu = pairs(runs, 1) // one operating point: no fit to choose a window by
 		info.Lag = 1
 	}
 	if len(xr) < 10 {
@@ -168,14 +199,15 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 	if m.CostPerRequest <= 0 {
 		return base, info, fmt.Errorf("fitted cpu per request is not positive")
 	}
-	m.CPUWindow = time.Duration(info.Lag) * tick
+	// A pure delay of d ticks reads like a window twice as long.
+	m.CPUWindow = time.Duration(info.Lag+2*info.Delay) * tick
 	if mc, _ := predictors.Mean(ycpu); mc > 0 {
 		m.Noise = math.Min(info.CPUSigma/mc, 0.3)
 	}
 	util := func(rate float64) float64 {
 		return m.BaseCPU + rate*m.CostPerRequest/m.Cores + m.CPUQuadratic*rate*rate
 	}
-	info.Detail = fmt.Sprintf("%s (σ %.3g, window %d tick(s), %d pairs, %d trimmed, rate %.3g–%.3g req/s)", how, info.CPUSigma, info.Lag, len(xr), trimmed, lo, hi)
+	info.Detail = fmt.Sprintf("%s (σ %.3g, window %d tick(s), delay %d, client shift %d, %d pairs, %d trimmed, rate %.3g–%.3g req/s)", how, info.CPUSigma, info.Lag, info.Delay, info.ServedShift, len(xr), trimmed, lo, hi)
 
 	// Latency: p99 against utilisation, through the origin of the queueing
 	// term (K ≥ 0), and the p50/p99 ratio.
@@ -278,4 +310,30 @@ func Background(series []float64, step, tick time.Duration, n int) ([]float64, e
 		out[i] = math.Max(fc.Mean[j], 0)
 	}
 	return out, nil
+}
+
+// servedShift is the shift (0–2 ticks) at which the recorded throughput
+// best matches the recorded rate: the median relative gap over ticks with
+// both, the smallest shift within 10% of the best. 0 without throughput.
+func servedShift(runs [][]Obs) int {
+	best, bestGap := 0, math.Inf(1)
+	for s := 0; s <= 2; s++ {
+		var gaps []float64
+		for _, r := range runs {
+			for t := 0; t+s < len(r); t++ {
+				rate, served := r[t].Rate, r[t+s].Served
+				if finite(rate) && finite(served) && rate > 0 {
+					gaps = append(gaps, math.Abs(served-rate)/rate)
+				}
+			}
+		}
+		if len(gaps) < 5 {
+			continue
+		}
+		g, _ := predictors.Median(gaps)
+		if g < bestGap*0.9 {
+			best, bestGap = s, g
+		}
+	}
+	return best
 }

@@ -134,3 +134,29 @@ func TestBackgroundTakesCapacity(t *testing.T) {
 		t.Fatalf("with 50%% background cpu: %+v", got)
 	}
 }
+
+func TestFitAlignsRecordsWrittenATickLate(t *testing.T) {
+	// As the control loop records: each record holds the instruction of its
+	// tick and the readings taken at its start (the previous tick's load).
+	truth := Model{Cores: 1, CostPerRequest: 0.002, CPUWindow: time.Second}
+	s := mustSim(t, truth, 1)
+	steps := func(i int) float64 { return 20 + 4*float64(i) }
+	var obs []Obs
+	var prev Sample
+	for i := 0; i < 120; i++ {
+		r := steps(i)
+		obs = append(obs, Obs{Rate: r, Served: prev.Throughput, CPU: prev.CPU, P50: math.NaN(), P99: math.NaN(), Memory: math.NaN()})
+		prev = s.Step(time.Duration(i)*time.Second, time.Second, r)
+	}
+	obs[0].Served, obs[0].CPU = math.NaN(), math.NaN()
+	m, info, err := Fit([][]Obs{obs}, time.Second, Model{Cores: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ServedShift != 1 || info.CPUPairs < 100 {
+		t.Fatalf("client shift %d with %d pairs, want 1 and all but a few (%s)", info.ServedShift, info.CPUPairs, info.Detail)
+	}
+	if math.Abs(m.CostPerRequest-0.002) > 1e-4 {
+		t.Fatalf("cost %g, want 0.002", m.CostPerRequest)
+	}
+}
