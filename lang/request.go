@@ -72,6 +72,19 @@ func (l *loader) decodeRequestBlock(b *hcl.Block) {
 				}
 			}
 		}
+		var columns []string
+		if r.DataFile != "" && !l.opts.NoFiles {
+			columns = csvColumns(r.DataFile)
+		}
+		hasData := at["data_file"] != nil
+		l.checkTemplates(at["path"], r.Path, columns, hasData)
+		l.checkTemplates(at["body"], r.Body, columns, hasData)
+		for _, k := range sortedKeys(r.Query) {
+			l.checkTemplates(at["query"], r.Query[k], columns, hasData)
+		}
+		for _, k := range sortedKeys(r.Headers) {
+			l.checkTemplates(at["headers"], r.Headers[k], columns, hasData)
+		}
 		n.value = objectVal(map[string]cty.Value{
 			"name": cty.StringVal(r.Name), "method": cty.StringVal(r.Method), "path": cty.StringVal(r.Path),
 			"weight": cty.NumberFloatVal(r.Weight), "priority": cty.StringVal(r.Priority),

@@ -139,6 +139,11 @@ func (l *loader) buildMetrics(s *MetricsSource, attrs hcl.Attributes, b *hcl.Blo
 				s.Kind, name, quotedList(settingsFor(s.Kind)), didYouMean(name, settings))
 			continue
 		}
+		if _, builtin := BuiltinMetrics[name]; !builtin {
+			if s := suggest(name, settingsFor(s.Kind)); s != "" {
+				l.warnf(a.NameRange.Ptr(), "Query or misspelt setting?", "%q is read as the query of a metric named %q. Did you mean the setting %q? If it is a metric, choose a name further from the settings.", name, name, s)
+			}
+		}
 		if v, ok := l.str(a); ok {
 			if v == "" {
 				l.errorf(exprRange(a), "Empty query", "The query for metric %q is empty.", name)
