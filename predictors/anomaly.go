@@ -29,6 +29,11 @@ type AnomalyConfig struct {
 }
 
 func (c AnomalyConfig) withDefaults() AnomalyConfig {
+	// Windows are clamped rather than refused: the detector has no error
+	// path, and a day of 1 s ticks (86,400) is far below the bound.
+	c.Window = min(c.Window, MaxWindow)
+	c.Level = min(c.Level, MaxWindow)
+	c.ShiftWindow = min(c.ShiftWindow, MaxWindow)
 	if c.Window <= 0 {
 		c.Window = 288
 	}

@@ -64,6 +64,9 @@ func (m *SeasonalNaive) Fit(y []float64) error {
 	if m.Period < 1 {
 		return badParam("seasonal naive period %d < 1", m.Period)
 	}
+	if err := checkWindow("seasonal naive period", m.Period); err != nil {
+		return err
+	}
 	y, err := Clean(y)
 	if err != nil {
 		return err
@@ -144,6 +147,9 @@ func (m *RollingMedian) Name() string { return "median" }
 func (m *RollingMedian) Fit(y []float64) error {
 	if m.Window < 1 {
 		return badParam("median window %d < 1", m.Window)
+	}
+	if err := checkWindow("median window", m.Window); err != nil {
+		return err
 	}
 	y, err := Clean(y)
 	if err != nil {
@@ -266,6 +272,9 @@ func (m *RollingMean) Name() string { return "mean" }
 func (m *RollingMean) Fit(y []float64) error {
 	if m.Window < 1 {
 		return badParam("mean window %d < 1", m.Window)
+	}
+	if err := checkWindow("mean window", m.Window); err != nil {
+		return err
 	}
 	y, err := Clean(y)
 	if err != nil {

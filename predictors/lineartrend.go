@@ -23,6 +23,9 @@ func (m *LinearTrend) Fit(y []float64) error {
 	if m.Window < 0 || m.Window == 1 {
 		return badParam("linear window %d: want 0 (all) or at least 2", m.Window)
 	}
+	if err := checkWindow("linear window", m.Window); err != nil {
+		return err
+	}
 	y, err := Clean(y)
 	if err != nil {
 		return err

@@ -17,6 +17,16 @@ var (
 	ErrBadParam = errors.New("predictors: bad parameter")
 )
 
+// MaxWindow bounds windows and periods (values kept in memory by one model).
+const MaxWindow = 1 << 20
+
+func checkWindow(what string, w int) error {
+	if w > MaxWindow {
+		return badParam("%s %d is larger than %d", what, w, MaxWindow)
+	}
+	return nil
+}
+
 func badParam(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBadParam}, args...)...)
 }
