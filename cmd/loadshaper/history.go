@@ -221,6 +221,9 @@ func runHistory(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "imported %d values of %s/%s from %s as run %d\n", run.Ticks, *target, *metric, pos[0], run.ID)
+		if run.Shifted > 0 {
+			fmt.Fprintf(stderr, "warning: %d row(s) repeat an earlier timestamp; all are kept, in file order, each 1ns after the one before\n", run.Shifted)
+		}
 		if run.Rounded > 0 {
 			fmt.Fprintf(stderr, "warning: %d value(s) have more significant digits than a 64-bit float holds and were rounded to the nearest one\n", run.Rounded)
 		}

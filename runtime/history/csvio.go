@@ -62,7 +62,6 @@ func (s *Store) ImportCSV(r io.Reader, source, target, metric string, now time.T
 		v  float64
 	}
 	var rows []row
-	seen := map[int64]int{}
 	line, rounded := 0, 0
 	for {
 		rec, err := cr.Read()
@@ -91,17 +90,25 @@ func (s *Store) ImportCSV(r io.Reader, source, target, metric string, now time.T
 		if !exactDecimal(vs, v) {
 			rounded++
 		}
-		if prev, dup := seen[at.UnixNano()]; dup {
-			return Run{}, fmt.Errorf("history: %s:%d: timestamp %s repeats line %d", source, line, ts, prev)
-		}
-		seen[at.UnixNano()] = line
 		rows = append(rows, row{at, v})
 	}
 	if len(rows) == 0 {
 		return Run{}, fmt.Errorf("history: %s: no rows to import", source)
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
-	run := Run{Kind: KindImport, Plan: target, Source: source, Start: now.UTC(), End: now.UTC(), Outcome: "imported", Ticks: len(rows), Rounded: rounded, PID: os.Getpid()}
+	// Rows may come in any order. Rows that repeat a timestamp (real data
+	// has them: a daylight-saving hour collapsed onto one time) are all
+	// kept, in file order, each 1 ns after the previous one, since a run
+	// holds one tick per instant.
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].at.Before(rows[j].at) })
+	shifted := 0
+	for i := 1; i < len(rows); i++ {
+		if !rows[i].at.After(rows[i-1].at) {
+			rows[i].at = rows[i-1].at.Add(time.Nanosecond)
+			shifted++
+		}
+	}
+	run := Run{Kind: KindImport, Plan: target, Source: source, Start: now.UTC(), End: now.UTC(), Outcome: "imported",
+		Ticks: len(rows), Rounded: rounded, Shifted: shifted, PID: os.Getpid()}
 	run.Host, _ = os.Hostname()
 	key := SeriesKey(target, metric)
 	s.mu.Lock()

@@ -77,6 +77,7 @@ type Run struct {
 	Ticks     int               `json:"ticks,omitempty"`   // set by Finish and Import
 	Source    string            `json:"source,omitempty"`  // import: the file it came from
 	Rounded   int               `json:"rounded,omitempty"` // import: values with more digits than a float64 holds
+	Shifted   int               `json:"shifted,omitempty"` // import: rows moved by nanoseconds because their timestamp repeated
 	Host      string            `json:"host,omitempty"`
 	PID       int               `json:"pid,omitempty"`
 }

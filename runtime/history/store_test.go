@@ -223,7 +223,6 @@ func TestImportErrors(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"timestamp,value\n2014-01-01 00:00:00,abc\n", "f.csv:2: value \"abc\" is not a finite number"},
 		{"timestamp,value\nyesterday,1\n", "f.csv:2: unrecognised timestamp \"yesterday\""},
-		{"timestamp,value\n2014-01-01 00:00:00,1\n2014-01-01 00:00:00,2\n", "f.csv:3: timestamp 2014-01-01 00:00:00 repeats line 2"},
 		{"timestamp,value\n", "no rows"},
 		{"timestamp,value\n2014-01-01 00:00:00,NaN\n", "not a finite number"},
 		{"justone\n", "want timestamp,value"},
@@ -406,5 +405,25 @@ func TestSecondOpenIsReadOnly(t *testing.T) {
 	defer again.Close()
 	if r, _ := again.Run(1); r.Outcome != "passed" {
 		t.Errorf("run after reopen = %+v", r)
+	}
+}
+
+// Repeated timestamps (as in NAB's ec2_request_latency_system_failure.csv)
+// keep every row, in file order, 1 ns apart; values stay exact.
+func TestImportRepeatedTimestamps(t *testing.T) {
+	s := openTemp(t)
+	in := "timestamp,value\n2014-03-09 01:56:00,44.038000000000004\n2014-03-09 03:00:00,44.611999999999995\n2014-03-09 03:00:00,43.578\n2014-03-09 03:00:00,47.018\n2014-03-09 03:05:00,1\n"
+	run, err := s.ImportCSV(strings.NewReader(in), "f.csv", "api", "latency", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Shifted != 2 || run.Ticks != 5 {
+		t.Fatalf("run = %+v", run)
+	}
+	pts, _ := s.Series(run.ID, "api", "latency", time.Time{}, time.Time{})
+	at := time.Date(2014, 3, 9, 3, 0, 0, 0, time.UTC)
+	want := []Point{{at.Add(-64 * time.Minute), 44.038000000000004}, {at, 44.611999999999995}, {at.Add(1), 43.578}, {at.Add(2), 47.018}, {at.Add(5 * time.Minute), 1}}
+	if !samePoints(pts, want) {
+		t.Errorf("points = %v, want %v", pts, want)
 	}
 }
