@@ -218,3 +218,39 @@ func TestCubicLoadResponse(t *testing.T) {
 		t.Error("degree 4 accepted")
 	}
 }
+
+// Series simulated from the models' own state-space form: fitting must
+// recover the smoothing parameters that generated them.
+func TestSmoothingParametersRecovered(t *testing.T) {
+	r := rand.New(rand.NewPCG(99, 1))
+	// ETS(A,N,N): y = l + e; l ← l + α·e.
+	const alpha = 0.3
+	y := make([]float64, 3000)
+	l := 100.0
+	for i := range y {
+		e := r.NormFloat64()
+		y[i] = l + e
+		l += alpha * e
+	}
+	m := &EWMA{}
+	_ = m.Fit(y)
+	if math.Abs(m.FittedAlpha()-alpha) > 0.05 {
+		t.Errorf("ewma alpha %v, want %v", m.FittedAlpha(), alpha)
+	}
+	// ETS(A,A,N) in Holt's form: y = l + b + e; l ← l + b + α·e;
+	// b ← b + αβ·e.
+	const a2, b2 = 0.5, 0.2
+	l, b := 0.0, 0.5
+	for i := range y {
+		e := r.NormFloat64()
+		y[i] = l + b + e
+		l += b + a2*e
+		b += a2 * b2 * e
+	}
+	h := &Holt{}
+	_ = h.Fit(y)
+	ga, gb, _ := h.Params()
+	if math.Abs(ga-a2) > 0.07 || math.Abs(gb-b2) > 0.08 {
+		t.Errorf("holt alpha %v beta %v, want %v %v", ga, gb, a2, b2)
+	}
+}
