@@ -228,6 +228,21 @@ func (l *loader) applyVarSources() {
 		}
 		d.value = v
 	}
+	var envNames []string
+	envVals := map[string]string{}
+	for _, kv := range l.opts.Environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.HasPrefix(k, EnvVarPrefix) {
+			n := strings.TrimPrefix(k, EnvVarPrefix)
+			if _, seen := envVals[n]; !seen {
+				envNames = append(envNames, n)
+			}
+			envVals[n] = v
+		}
+	}
+	for _, n := range envNames {
+		set(n, &varValue{raw: envVals[n], isRaw: true, from: "environment variable " + EnvVarPrefix + n}, nil, false)
+	}
 	for _, path := range l.opts.VarFiles {
 		src, diags := l.parser.readFile(path, "var-file", nil)
 		l.diags = append(l.diags, diags...)
@@ -250,21 +265,6 @@ func (l *loader) applyVarSources() {
 			a := attrs[n]
 			set(n, &varValue{expr: a.Expr, from: path, rng: exprRange(a)}, a.NameRange.Ptr(), true)
 		}
-	}
-	var envNames []string
-	envVals := map[string]string{}
-	for _, kv := range l.opts.Environ {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && strings.HasPrefix(k, EnvVarPrefix) {
-			n := strings.TrimPrefix(k, EnvVarPrefix)
-			if _, seen := envVals[n]; !seen {
-				envNames = append(envNames, n)
-			}
-			envVals[n] = v
-		}
-	}
-	for _, n := range envNames {
-		set(n, &varValue{raw: envVals[n], isRaw: true, from: "environment variable " + EnvVarPrefix + n}, nil, false)
 	}
 	names := make([]string, 0, len(l.opts.Vars))
 	for n := range l.opts.Vars {
