@@ -28,10 +28,11 @@ type predictive struct {
 	calls    int
 	errEWMA  float64
 	reactive bool
-	shifts   map[string]int // consecutive large residuals, per metric
-	skip     map[string]int // readings not to learn from after a shift (they straddle it)
-	settled  int            // ticks the fit has been identified and accurate; the lag is kept from 30 on
-	hinted   bool           // the lag's first guess came from the readings' Age and Window
+	shifts   map[string]int       // consecutive large residuals, per metric
+	skip     map[string]int       // readings not to learn from after a shift (they straddle it)
+	settled  int                  // ticks the fit has been identified and accurate; the lag is kept from 30 on
+	hinted   bool                 // the lag's first guess came from the readings' Age and Window
+	ratios   map[string][]float64 // recent reading/rate of lag-aligned pairs, for the model-free bound's noise
 }
 
 func init() {
@@ -61,7 +62,7 @@ func init() {
 				env: cfg.Envelope, z: p.Float("confidence"), maxStep: p.Float("max_step"), minStep: p.Float("min_step"),
 				probe: p.Float("probe_start"), lambda: p.Float("forgetting"), sat: p.Float("saturation"),
 				maxErr: p.Float("max_error"), backoff: p.Float("backoff"), minRate: p.Float("min_rate"), horizon: p.Duration("horizon"),
-				models: map[string]*responseModel{}, drift: map[string]*holt{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{},
+				models: map[string]*responseModel{}, drift: map[string]*holt{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{},
 			}
 			maxLag := max(1, int(math.Round(float64(p.Duration("max_lag"))/float64(tick))))
 			pr.lag = lagEstimator{d: min(2, maxLag), w: 3, maxLag: maxLag, window: 90}
@@ -150,6 +151,13 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			continue
 		}
 		xs[m] = x
+		if x > 0 && y > 0 {
+			r := append(pr.ratios[m], y/x)
+			if len(r) > 15 {
+				r = r[len(r)-15:]
+			}
+			pr.ratios[m] = r
+		}
 		mod := pr.models[m]
 		if mod == nil {
 			mod = newResponseModel(m, pr.lambda)
@@ -249,10 +257,13 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		lim := env[m]
 		ys := pr.ys[m]
 		y := ys[len(ys)-1]
-		if identified && y <= lim {
+		if identified && !pr.reactive && y <= lim {
 			continue
 		}
-		ratio := (lim - pr.z*0.01*lim) / y // the same margin as the band's floor
+		// Keep the band's floor as margin, or more when the readings are
+		// noisy: the robust spread of reading/rate over the last pairs.
+		margin := pr.z * math.Max(0.01, relNoise(pr.ratios[m]))
+		ratio := lim * (1 - math.Min(margin, 0.5)) / y
 		if y > pr.sat*lim {
 			ratio = 0.5 // pinned: how far over is unknown
 		} else if isLatency(m) {
@@ -277,11 +288,16 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		target = math.Min(target, in.Rate*pr.probe)
 		why = append(why, "first tick: probing")
 	case pr.reactive:
-		if p, m := s.Pressure(env); p > 1 {
-			target = math.Min(target, prev*pr.backoff)
-			d.Contention = m
-		} else {
-			target = math.Min(target, prev*1.02+0.005*peak)
+		// The conservative rule: the model-free bound below (each reading
+		// scaled to its limit, against the rate that caused it); without a
+		// reading to scale, AIMD.
+		if math.IsInf(guard, 1) {
+			if p, m := s.Pressure(env); p > 1 {
+				target = math.Min(target, prev*pr.backoff)
+				d.Contention = m
+			} else {
+				target = math.Min(target, prev*1.02+0.005*peak)
+			}
 		}
 		why = append(why, fmt.Sprintf("model error %.2f > %.2f: reactive fallback", pr.errEWMA, pr.maxErr))
 	case safe < target:
@@ -350,4 +366,21 @@ func farBelow(s *Snapshot, env Limits, frac float64) bool {
 		}
 	}
 	return len(env) > 0
+}
+
+// relNoise is the robust relative spread (1.4826·MAD/median) of a few
+// values; 0 with fewer than 5.
+func relNoise(v []float64) float64 {
+	if len(v) < 5 {
+		return 0
+	}
+	med := median(v)
+	if med <= 0 {
+		return 0
+	}
+	dev := make([]float64, len(v))
+	for i, x := range v {
+		dev[i] = math.Abs(x - med)
+	}
+	return 1.4826 * median(dev) / med
 }

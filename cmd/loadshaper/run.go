@@ -9,10 +9,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/runtime/control"
 	"github.com/loadshaper/loadshaper/runtime/engine"
+	"github.com/loadshaper/loadshaper/runtime/history"
 )
 
 func init() {
@@ -109,9 +111,21 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
 		return ExitError
 	}
-	// The control loop: metrics, the phases' shaper chains, decisions.
-	loop, err := control.New(plan, control.Options{})
+	// The control loop: metrics, the phases' shaper chains, decisions,
+	// recorded in the history file (the plan's, else the default) when it
+	// can be opened.
+	var copts control.Options
+	hist, herr := history.StartRun(plan, "", time.Now())
+	if herr != nil {
+		fmt.Fprintf(stderr, "loadshaper run: %v (running without history)\n", herr)
+	} else {
+		copts.Recorder = hist.Recorder
+	}
+	loop, err := control.New(plan, copts)
 	if err != nil {
+		if hist != nil {
+			_ = hist.Finish("not started", time.Now())
+		}
 		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
 		return ExitError
 	}
@@ -135,11 +149,21 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	sum, err := engine.Run(ctx, plan, engine.Options{Progress: progress, Seed: f.seed,
 		Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}})
 	if err != nil {
+		if hist != nil {
+			_ = hist.Finish("not started", time.Now())
+		}
 		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
 		return ExitError
 	}
 	sum.WriteText(stdout)
 	control.WriteReport(stdout, loop.Report())
+	if hist != nil {
+		if err := hist.Finish(sum.Outcome, time.Now()); err != nil {
+			fmt.Fprintf(stderr, "loadshaper run: history: %v\n", err)
+		} else if !f.quiet {
+			fmt.Fprintf(stdout, "run %d recorded in %s\n", hist.Run().ID, hist.Store.Path())
+		}
+	}
 	code := ExitOK
 	writeOut := func(path, format string) {
 		var err error

@@ -228,6 +228,9 @@ func runOne(t *testing.T, sc scenario, strategy, tbURL, promAddr string) result 
 		defer mu.Unlock()
 		if dt := at.Sub(prevAt).Seconds(); dt > 0 {
 			ticks = append(ticks, tick{at: ts.Elapsed, served: (n - prevN) / dt, cap: capNow})
+			if os.Getenv("LOADSHAPER_EVAL_TRACE") != "" {
+				t.Logf("%5.1fs rate %6.1f served %6.1f cap %3.0f utilisation %.2f", ts.Elapsed.Seconds(), ts.Instruction.Rate, (n-prevN)/dt, capNow, (n-prevN)/dt/capNow)
+			}
 		}
 		prevN, prevAt = n, at
 	}
