@@ -341,7 +341,7 @@ func TestTLSAndKeepAliveOff(t *testing.T) {
 // cannedServer answers every read on a connection with one fixed response,
 // allocating nothing per request, so allocation counts are the client's.
 // Requests are sent one at a time, so each read holds one request.
-func cannedServer(t *testing.T) string {
+func cannedServer(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -426,5 +426,24 @@ func TestSlowFirstControlStepDoesNotMakeArrivalsLate(t *testing.T) {
 	// arrivals would be ~600 ms late.
 	if o := s.Overall; o.Late > o.Requests/4 || o.Latency.P50 > 300 {
 		t.Fatalf("%d of %d requests late, p50 %.1fms", o.Late, o.Requests, o.Latency.P50)
+	}
+}
+
+// BenchmarkIteration is one request's cost on the client: pick, render
+// templates, send, receive, record — against a server that costs nothing.
+func BenchmarkIteration(b *testing.B) {
+	url := cannedServer(b)
+	p := onePhase(url, 1, &lang.Phase{Duration: time.Second, Rate: stdlib.Constant(1)},
+		&lang.Request{Name: "r", Path: "/items/{{seq}}", Headers: map[string]string{"X-Id": "{{uuid}}"}})
+	e, err := newEngine(p, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := e.gens[0].newWorker(0, time.Now())
+	defer w.release()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.iterate(time.Since(w.start))
 	}
 }
