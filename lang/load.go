@@ -327,6 +327,8 @@ func (l *loader) undeclaredDiag(r Ref) *hcl.Diagnostic {
 	detail := fmt.Sprintf("No %s named %q is declared in this plan.", what, r.Name)
 	if s := suggest(r.Name, l.graph.namesOf(r.Kind)); s != "" {
 		detail += fmt.Sprintf(" Did you mean %s.%s?", r.Kind, s)
+	} else if other := l.otherKindNamed(r); other != "" {
+		detail += fmt.Sprintf(" There is %s named %q: %s.%s.", Kind(other).noun(), r.Name, other, r.Name)
 	} else if r.Kind == KindVar {
 		detail += fmt.Sprintf(" Declare it with a variable %q block.", r.Name)
 	} else if r.Kind == KindLocal {
@@ -454,4 +456,15 @@ func (l *loader) betterFunctionSuggestion(d *hcl.Diagnostic) {
 	} else {
 		d.Detail += " Rate shapes are ramp, steps, stairs, exponential and sine; spec/language.md lists every function."
 	}
+}
+
+// otherKindNamed finds a block of another kind with the name a reference
+// used, for "shaper.safe" when safe is an envelope.
+func (l *loader) otherKindNamed(r Ref) string {
+	for _, k := range refKinds {
+		if k != r.Kind && l.graph.nodes[string(k)+"."+r.Name] != nil {
+			return string(k)
+		}
+	}
+	return ""
 }
