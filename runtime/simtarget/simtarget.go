@@ -335,6 +335,13 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 		s.cpuHist = append([]float64(nil), s.cpuHist[len(s.cpuHist)-keep:]...)
 		s.cpuDts = append([]float64(nil), s.cpuDts[len(s.cpuDts)-keep:]...)
 	}
+	if rest := m.CPUWindow.Seconds() - win; rest > 1e-9 {
+		// Before the run the target idled: the window's older part holds
+		// zero-load cpu, so the first ticks lag like the rest.
+		idle := math.Min(m.BaseCPU+bg(m.BackgroundCPU), 1)
+		sum += idle * rest
+		w += rest
+	}
 	reported := sum / w
 
 	// Latency: M/M/c below capacity (c = the cores, service rate so that c

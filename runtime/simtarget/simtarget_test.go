@@ -202,3 +202,13 @@ func TestCapacityAndCostBothGiven(t *testing.T) {
 		t.Fatalf("past a non-CPU bottleneck: %+v", got)
 	}
 }
+
+func TestFirstTickLagsFromIdle(t *testing.T) {
+	m, _ := FromSimulate(&lang.Simulate{Capacity: 1000, BaseCPU: 0.1})
+	m.CPUWindow = 5 * time.Second
+	got := mustSim(t, m, 1).Step(0, time.Second, 500).CPU
+	// One second at 0.1 + 0.45 = 0.55 and four idle seconds at 0.1.
+	if want := (0.55 + 4*0.1) / 5; math.Abs(got-want) > 1e-9 {
+		t.Fatalf("first tick cpu %g, want %g", got, want)
+	}
+}
