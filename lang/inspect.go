@@ -205,7 +205,7 @@ func Inspect(p *Plan) *Inspection {
 	dur := stdlib.FormatDuration
 	in := &Inspection{
 		Name: p.Name, Files: p.Files, TotalDuration: dur(p.TotalDuration()),
-		Variables: ctyMap(p.Variables),
+		Variables: inspectVars(p),
 		Settings: InspectSettings{Tick: dur(p.Settings.Tick), MaxRate: p.Settings.MaxRate, Seed: p.Settings.Seed,
 			History: rel(p.Dir, p.Settings.HistoryPath)},
 		Targets: []InspectTarget{}, Envelopes: []InspectEnvelope{}, Requests: []InspectRequest{}, Predictors: []InspectPredictor{},
@@ -220,7 +220,7 @@ func Inspect(p *Plan) *Inspection {
 	for _, t := range p.Targets {
 		it := InspectTarget{Name: t.Name, URL: t.URL, Timeout: dur(t.Timeout), MaxConnections: t.MaxConnections, KeepAlive: t.KeepAlive, Metrics: []InspectMetrics{}}
 		if len(t.Headers) > 0 {
-			it.Headers = t.Headers
+			it.Headers = redactHeaders(t.Headers)
 		}
 		for _, m := range t.Metrics {
 			im := InspectMetrics{Kind: m.Kind, Endpoint: m.Endpoint, Queries: m.Queries, Timeout: dur(m.Timeout), PID: m.PID, Process: m.Process, OnStale: m.OnStale}
@@ -255,7 +255,7 @@ func Inspect(p *Plan) *Inspection {
 			ir.Query = r.Query
 		}
 		if len(r.Headers) > 0 {
-			ir.Headers = r.Headers
+			ir.Headers = redactHeaders(r.Headers)
 		}
 		in.Requests = append(in.Requests, ir)
 	}
@@ -350,4 +350,32 @@ func WriteInspection(w io.Writer, p *Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(Inspect(p))
+}
+
+// redacted stands in for values inspect does not print.
+const redacted = "(redacted)"
+
+func inspectVars(p *Plan) map[string]json.RawMessage {
+	out := ctyMap(p.Variables)
+	for name := range p.Sensitive {
+		if _, ok := out[name]; ok {
+			out[name] = json.RawMessage(`"(sensitive)"`)
+		}
+	}
+	return out
+}
+
+// redactHeaders hides credentials: inspect output ends up in CI logs and
+// issue reports.
+func redactHeaders(h map[string]string) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		if lk == "authorization" || lk == "proxy-authorization" || lk == "cookie" ||
+			strings.Contains(lk, "token") || strings.Contains(lk, "secret") || strings.Contains(lk, "api-key") || strings.Contains(lk, "apikey") {
+			v = redacted
+		}
+		out[k] = v
+	}
+	return out
 }

@@ -18,6 +18,7 @@ type Plan struct {
 	Dir   string   // directory of the plan; relative paths in the plan resolve here
 
 	Variables map[string]cty.Value // final values of input variables
+	Sensitive map[string]bool      // variables declared sensitive = true: inspect does not print them
 
 	Targets    []*Target
 	Envelopes  []*Envelope

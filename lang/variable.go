@@ -67,6 +67,17 @@ func (l *loader) decodeVariableBlock(b *hcl.Block) {
 	if a := content.Attributes["description"]; a != nil {
 		l.staticString(a)
 	}
+	if a := content.Attributes["sensitive"]; a != nil {
+		v, vdiags := a.Expr.Value(nil)
+		if vdiags.HasErrors() || v.Type() != cty.Bool || v.IsNull() {
+			l.errorf(exprRange(a), "Invalid value for sensitive", "sensitive must be true or false.")
+		} else if v.True() {
+			if l.plan.Sensitive == nil {
+				l.plan.Sensitive = map[string]bool{}
+			}
+			l.plan.Sensitive[name] = true
+		}
+	}
 	for _, vb := range content.Blocks {
 		vc, vdiags := vb.Body.Content(variableValidationSchema)
 		l.diags = append(l.diags, vdiags...)
