@@ -140,16 +140,23 @@ func ComputeEnvelope(req *EnvelopeRequest, out *Envelope) error {
 		if me.Confident {
 			d, sd = ml.Model.Drift(steps)
 		}
-		a, _ := ml.Model.Predict(0)
+		sd2 := sd * sd
+		ev := ml.Model.eval()
+		a, _ := ev.at(0)
 		upper := func(rate, f float64) float64 {
-			mu, se := ml.Model.Predict(rate)
-			return a + f*(mu-a) + d + z*math.Sqrt(se*se+sd*sd)
+			mu, se := ev.at(rate)
+			return a + f*(mu-a) + d + z*math.Sqrt(se*se+sd2)
 		}
+		// The bound is linear in the deploy factor f, so its worst case
+		// over the horizon is at fmax where the load adds to the metric
+		// and at fmin where it (oddly) subtracts: one prediction per rate.
 		worst := func(rate float64) float64 {
-			if fmin == fmax {
-				return upper(rate, fmin)
+			mu, se := ev.at(rate)
+			f := fmax
+			if mu < a {
+				f = fmin
 			}
-			return math.Max(upper(rate, fmin), upper(rate, fmax))
+			return a + f*(mu-a) + d + z*math.Sqrt(se*se+sd2)
 		}
 
 		if me.Confident {
@@ -159,7 +166,7 @@ func ComputeEnvelope(req *EnvelopeRequest, out *Envelope) error {
 			me.SafeRate = math.Min(r.MaxRate, math.Max(ml.Model.MaxRate()*(1+r.Probe), r.MinRate))
 		}
 		p0 := plannedAt(&r, r.Now)
-		me.Expected, _ = ml.Model.Predict(p0)
+		me.Expected, _ = ev.at(p0)
 		me.Upper = upper(p0, 1)
 		if !isFinite(me.Expected) {
 			me.Expected = 0
@@ -193,7 +200,8 @@ func ComputeEnvelope(req *EnvelopeRequest, out *Envelope) error {
 
 // invertUpper returns the largest r in [0, hi] with u(r') ≤ lim for all
 // r' ≤ r: a coarse scan finds the first crossing (u need not be monotone
-// for a quadratic), then bisection narrows it to hi·2⁻²⁸.
+// for a quadratic), then bisection narrows it to hi·2⁻²⁰ (a millionth of
+// the search range is far below any rate a generator can hold).
 func invertUpper(u func(float64) float64, lim, hi float64) float64 {
 	const scan = 16
 	if !(u(0) <= lim) {
@@ -204,7 +212,7 @@ func invertUpper(u func(float64) float64, lim, hi float64) float64 {
 		x := hi * float64(i) / scan
 		if !(u(x) <= lim) {
 			a, b := lo, x
-			for j := 0; j < 24; j++ {
+			for j := 0; j < 16; j++ {
 				mid := (a + b) / 2
 				if u(mid) <= lim {
 					a = mid

@@ -175,7 +175,9 @@ func (m *HoltWinters) step(y float64) float64 {
 		m.level = nl
 		m.season[m.t] = m.gamma*(y-nl) + (1-m.gamma)*s
 	}
-	m.t = (m.t + 1) % len(m.season)
+	if m.t++; m.t == len(m.season) {
+		m.t = 0
+	}
 	return e
 }
 

@@ -18,7 +18,8 @@ import "math"
 // Holt model, so a slowly rising intercept (memory growth) shows up in the
 // envelope before it breaches.
 //
-// Update and Predict do not allocate.
+// Update and Predict do not allocate. A model is not safe for concurrent
+// use.
 type LoadResponse struct {
 	k          int
 	forget     float64
@@ -87,8 +88,8 @@ func (m *LoadResponse) Update(rate, metric float64) {
 		m.scale = rate
 	}
 	if m.solved && m.n >= float64(m.k)+2 {
-		mean, _ := m.Predict(rate)
-		m.drift.Update(metric - mean)
+		// The a-priori residual: coefficients from before this sample.
+		m.drift.Update(metric - dot(m.theta, features(rate/m.sc(), m.k), m.k))
 	}
 	phi := features(rate/m.sc(), m.k)
 	l := m.forget
@@ -103,6 +104,8 @@ func (m *LoadResponse) Update(rate, metric float64) {
 	m.seen++
 	m.maxR = math.Max(m.maxR, rate)
 	m.dirty = true
+	// Solve now: the next sample's a-priori residual (for the drift
+	// forecast) needs current coefficients. A 2×2–4×4 solve is cheap.
 	m.solve()
 }
 
@@ -154,6 +157,7 @@ func (m *LoadResponse) solve() {
 // Ready reports whether the model has enough (effective) samples for its
 // intervals to mean something: more than the number of coefficients + 2.
 func (m *LoadResponse) Ready() bool {
+	m.solve()
 	return m.solved && m.n >= float64(m.k)+2 && m.spread()
 }
 
@@ -173,6 +177,7 @@ func (m *LoadResponse) spread() bool {
 // standard error of a new observation there. Before the model is Ready the
 // standard error is +Inf.
 func (m *LoadResponse) Predict(rate float64) (mean, se float64) {
+	m.solve()
 	if !m.solved {
 		return math.NaN(), math.Inf(1)
 	}
@@ -184,6 +189,53 @@ func (m *LoadResponse) Predict(rate float64) (mean, se float64) {
 	return mean, m.sigma * math.Sqrt(1+quad(m.inv, phi, m.k))
 }
 
+// lrEval is a snapshot of a solved model for many evaluations in a row
+// (the envelope's inversion): no method calls, no readiness checks.
+type lrEval struct {
+	theta [4]float64
+	inv   [4][4]float64
+	sigma float64
+	inv1  float64 // 1/scale
+	k     int
+	ready bool
+	ok    bool
+}
+
+func (m *LoadResponse) eval() lrEval {
+	m.solve()
+	e := lrEval{theta: m.theta, inv: m.inv, sigma: m.sigma, inv1: 1 / m.sc(), k: m.k, ok: m.solved}
+	e.ready = m.solved && m.n >= float64(m.k)+2 && m.spread()
+	return e
+}
+
+// at is Predict on the snapshot.
+func (e *lrEval) at(rate float64) (mean, se float64) {
+	if !e.ok {
+		return math.NaN(), math.Inf(1)
+	}
+	x := rate * e.inv1
+	var phi [4]float64
+	phi[0] = 1
+	p := 1.0
+	for i := 1; i < e.k; i++ {
+		p *= x
+		phi[i] = p
+	}
+	q := 0.0
+	for r := 0; r < e.k; r++ {
+		mean += e.theta[r] * phi[r]
+		row := 0.0
+		for c := 0; c < e.k; c++ {
+			row += e.inv[r][c] * phi[c]
+		}
+		q += phi[r] * row
+	}
+	if !e.ready {
+		return mean, math.Inf(1)
+	}
+	return mean, e.sigma * math.Sqrt(1+q)
+}
+
 // Coef returns a, b, c of metric ≈ a + b·rate + c·rate² (c = 0 for
 // linear; see Coefs for a cubic's d).
 func (m *LoadResponse) Coef() (a, b, c float64) {
@@ -193,6 +245,7 @@ func (m *LoadResponse) Coef() (a, b, c float64) {
 
 // Coefs returns all coefficients, constant first (unused ones are 0).
 func (m *LoadResponse) Coefs() [4]float64 {
+	m.solve()
 	var out [4]float64
 	p := 1.0
 	for i := 0; i < m.k; i++ {
@@ -204,7 +257,7 @@ func (m *LoadResponse) Coefs() [4]float64 {
 
 // Sigma is the residual standard deviation; Samples the number of pairs
 // used; MaxRate the highest rate seen.
-func (m *LoadResponse) Sigma() float64   { return m.sigma }
+func (m *LoadResponse) Sigma() float64   { m.solve(); return m.sigma }
 func (m *LoadResponse) Samples() int     { return m.seen }
 func (m *LoadResponse) MaxRate() float64 { return m.maxR }
 
