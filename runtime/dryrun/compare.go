@@ -16,7 +16,7 @@ import (
 // other plan, or the same plan at another revision) to head (this plan).
 func WriteCompare(w io.Writer, baseName, headName string, base, head *Report) error {
 	b := &strings.Builder{}
-	fmt.Fprintf(b, "Predicted outcome: %s → %s (same simulated target source kind: %s → %s)\n", baseName, headName, base.Source.Kind, head.Source.Kind)
+	fmt.Fprintf(b, "Predicted outcome: %s → %s (simulated target: %s → %s)\n", baseName, headName, base.Source.Kind, head.Source.Kind)
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  \t%s\t%s\tchange\n", baseName, headName)
 	row := func(name string, a, c float64, f func(float64) string) {
@@ -53,6 +53,8 @@ func WriteCompare(w io.Writer, baseName, headName string, base, head *Report) er
 	fmt.Fprintf(tw, "  verdict\t%s\t%s\t\n", shortVerdict(base), shortVerdict(head))
 	tw.Flush()
 	switch {
+	case sameOutcome(base, head):
+		b.WriteString("No change in the predicted outcome.\n")
 	case !base.Verdict.Breach && head.Verdict.Breach:
 		b.WriteString("The change makes the plan breach its envelope.\n")
 	case base.Verdict.Breach && !head.Verdict.Breach:
@@ -63,6 +65,20 @@ func WriteCompare(w io.Writer, baseName, headName string, base, head *Report) er
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// sameOutcome is true when the two predictions agree tick for tick on
+// the rate sent and every reported metric.
+func sameOutcome(a, b *Report) bool {
+	if len(a.Ticks) != len(b.Ticks) || a.Verdict != b.Verdict {
+		return false
+	}
+	for i := range a.Ticks {
+		if a.Ticks[i].Shaped != b.Ticks[i].Shaped || a.Ticks[i].Sample != b.Ticks[i].Sample {
+			return false
+		}
+	}
+	return true
 }
 
 func peakOf(r *Report, f func(Tick) float64) float64 {
