@@ -16,7 +16,7 @@ import (
 type LoadOptions struct {
 	Vars     map[string]string // --var name=value, raw strings parsed per the variable's type
 	VarFiles []string          // --var-file paths (.lshcl.vars / .tfvars-style HCL attribute files)
-	Environ  []string          // the environment as os.Environ() gives it: LOADSHAPER_VAR_name and env()
+	Environ  []string          // the environment as os.Environ() gives it: LOADSHAPER_VAR_name and env(); nil = os.Environ(), []string{} = none
 
 	// NoFiles disables file() and the existence checks of data files and
 	// scripts; fuzzing and untrusted input use it.
@@ -89,6 +89,9 @@ type loader struct {
 }
 
 func newLoader(opts LoadOptions) *loader {
+	if opts.Environ == nil && !opts.NoFiles {
+		opts.Environ = os.Environ()
+	}
 	l := &loader{
 		opts:   opts,
 		parser: newParser(),
@@ -160,9 +163,6 @@ func (l *loader) load(srcs []source) *Plan {
 	if !l.opts.NoFiles {
 		caps.BaseDir = l.absDir
 		caps.Environ = l.opts.Environ
-		if caps.Environ == nil {
-			caps.Environ = []string{}
-		}
 	}
 	l.funcs = stdlib.Functions(caps)
 
