@@ -224,7 +224,8 @@ func (e *engine) run(parent context.Context) *Summary {
 	e.tickAgg = newAgg(len(e.reqs))
 	e.overall = newAgg(len(e.reqs))
 	e.runStart = time.Now()
-	sum := &Summary{Plan: e.plan.Name, Started: e.runStart.UTC(), Seed: e.seed, Outcome: OutcomeCompleted}
+	sum := &Summary{Plan: e.plan.Name, Started: e.runStart.UTC(), Seed: e.seed, Outcome: OutcomeCompleted,
+		Warnings: chaosWarnings(e.plan)}
 	for i, ph := range e.plan.Phases {
 		if ctx.Err() != nil {
 			break
@@ -262,12 +263,37 @@ func spikeFactor(ph *lang.Phase, at time.Duration) (float64, []shapers.ChaosActi
 	f := 1.0
 	var acts []shapers.ChaosAction
 	for _, c := range ph.Chaos {
-		if c.Kind == "spike" && at >= c.At && at < c.At+c.Duration && c.Factor > 0 {
+		if c.Kind == "spike" && chaosActive(ph, c, at) && c.Factor > 0 {
 			f *= c.Factor
-			acts = append(acts, shapers.ChaosAction{Kind: c.Kind, Factor: c.Factor, Until: ph.Start + c.At + c.Duration})
+			acts = append(acts, shapers.ChaosAction{Kind: c.Kind, Factor: c.Factor, Until: ph.Start + chaosEnd(ph, c)})
 		}
 	}
 	return f, acts
+}
+
+// chaosEnd is the offset in the phase where c ends (duration 0 = the phase's end).
+func chaosEnd(ph *lang.Phase, c *lang.Chaos) time.Duration {
+	if c.Duration <= 0 {
+		return ph.Duration
+	}
+	return c.At + c.Duration
+}
+
+func chaosActive(ph *lang.Phase, c *lang.Chaos, at time.Duration) bool {
+	return at >= c.At && at < chaosEnd(ph, c)
+}
+
+// chaosWarnings names the chaos the engine does not carry out.
+func chaosWarnings(plan *lang.Plan) []string {
+	var w []string
+	for _, ph := range plan.Phases {
+		for _, c := range ph.Chaos {
+			if c.Kind != "spike" && c.Kind != "fault_header" {
+				w = append(w, fmt.Sprintf("phase %q: chaos %q is not carried out by the load engine yet; ignored", ph.Name, c.Kind))
+			}
+		}
+	}
+	return w
 }
 
 // instruction builds the phase's instruction at offset at.
@@ -280,6 +306,15 @@ func (e *engine) instruction(ph *lang.Phase, at time.Duration) (shapers.Instruct
 		planned = ph.Rate.At(at, ph.Duration)
 		f, acts := spikeFactor(ph, at)
 		in.Rate, in.Chaos = planned*f, acts
+	}
+	for _, c := range ph.Chaos {
+		if c.Kind == "fault_header" && chaosActive(ph, c, at) {
+			fr := c.Fraction
+			if fr <= 0 {
+				fr = 1
+			}
+			in.Chaos = append(in.Chaos, shapers.ChaosAction{Kind: c.Kind, Fraction: fr, Headers: c.Headers, Until: ph.Start + chaosEnd(ph, c)})
+		}
 	}
 	for _, r := range e.plan.Requests {
 		if len(ph.Requests) > 0 && !contains(ph.Requests, r.Name) {
@@ -333,7 +368,9 @@ func (e *engine) apply(ph *lang.Phase, in shapers.Instruction, follow bool) {
 	for _, w := range weights {
 		total += w
 	}
+	fault := faultFromChaos(in.Chaos)
 	for i, g := range e.gens {
+		g.fault.Store(fault)
 		share := 0.0
 		if total > 0 {
 			share = weights[i] / total

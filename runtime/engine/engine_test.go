@@ -447,3 +447,32 @@ func BenchmarkIteration(b *testing.B) {
 		w.iterate(time.Since(w.start))
 	}
 }
+
+func TestChaosSpikeAndFaultHeader(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Fault") == "503" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	ph := &lang.Phase{Duration: 2 * time.Second, Rate: stdlib.Constant(100), Chaos: []*lang.Chaos{
+		{Kind: "spike", At: time.Second, Duration: time.Second, Factor: 3},
+		{Kind: "fault_header", At: time.Second, Duration: time.Second, Fraction: 1, Headers: map[string]string{"X-Fault": "503"}},
+		{Kind: "slow_client", At: 0, Duration: time.Second, Fraction: 0.5},
+	}}
+	s := mustRun(t, onePhase(srv.URL, 16, ph), Options{})
+	o := s.Overall
+	// First second: 100 requests, no fault; second: 300, all with the fault header
+	// (the header follows the control tick, so allow a tick's worth either way).
+	if o.Requests < 360 || o.Requests > 440 {
+		t.Fatalf("spike x3 for the second half: %d requests, want about 400", o.Requests)
+	}
+	if n := o.Status["503"]; n < 200 || n > 320 || o.Status["200"] < 70 {
+		t.Fatalf("fault_header: status %v", o.Status)
+	}
+	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "slow_client") {
+		t.Fatalf("warnings %v", s.Warnings)
+	}
+}

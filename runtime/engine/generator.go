@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/shapers"
 	"github.com/loadshaper/loadshaper/stdlib"
 	"github.com/valyala/fasthttp"
 )
@@ -177,6 +178,8 @@ type Generator struct {
 	share    atomic.Uint64 // float64 bits: this generator's share of the rate
 	override atomic.Uint64 // float64 bits: the rate set by the controller; NaN = follow the phase's shape
 
+	fault atomic.Pointer[faultHeaders] // chaos "fault_header" in force; nil = none
+
 	rec  *recorder
 	seq  *atomic.Uint64
 	seed uint64
@@ -304,6 +307,11 @@ func (w *worker) iterate(off time.Duration) {
 		w.buf = h.val.appendTo(w.buf[:0], &ic)
 		req.Header.SetCanonical(h.key, w.buf)
 	}
+	if f := g.fault.Load(); f != nil && uint64(w.rng.Uint32()) < f.threshold {
+		for i := range f.headers {
+			req.Header.SetCanonical(f.headers[i].key, f.headers[i].val)
+		}
+	}
 	if r.hasBody {
 		w.buf = r.body.appendTo(w.buf[:0], &ic)
 		req.SetBody(w.buf)
@@ -429,4 +437,28 @@ func (g *Generator) runClosed(ctx context.Context, start time.Time, end time.Dur
 		}(i)
 	}
 	wg.Wait()
+}
+
+// faultHeaders is the chaos "fault_header" in force: headers added to a
+// fraction of requests, built once a tick so the hot path only reads it.
+type faultHeaders struct {
+	threshold uint64 // a 32-bit random draw below this adds the headers
+	headers   []struct{ key, val []byte }
+}
+
+func faultFromChaos(acts []shapers.ChaosAction) *faultHeaders {
+	var f *faultHeaders
+	for _, a := range acts {
+		if a.Kind != "fault_header" || len(a.Headers) == 0 {
+			continue
+		}
+		if f == nil {
+			f = &faultHeaders{}
+		}
+		f.threshold = max(f.threshold, uint64(min(max(a.Fraction, 0), 1)*(1<<32)))
+		for _, k := range sortedKeys(a.Headers) {
+			f.headers = append(f.headers, struct{ key, val []byte }{[]byte(k), []byte(a.Headers[k])})
+		}
+	}
+	return f
 }

@@ -25,6 +25,7 @@ type Summary struct {
 	Phases     []PhaseSummary    `json:"phases"`
 	Overall    Stats             `json:"overall"` // every phase except warm-up phases
 	Thresholds []ThresholdResult `json:"thresholds"`
+	Warnings   []string          `json:"warnings,omitempty"` // parts of the plan the engine did not carry out
 }
 
 // PhaseSummary is one phase's figures.
@@ -90,6 +91,9 @@ func (s *Summary) WriteText(w io.Writer) {
 		fmt.Fprintf(w, ": %s", s.Reason)
 	}
 	fmt.Fprintln(w)
+	for _, warn := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tload\trequests\treq/s\tp50\tp90\tp95\tp99\tp99.9\tmax\terrors\tlate\tdropped\tshed\t")
 	row := func(name, load string, st *Stats) {
