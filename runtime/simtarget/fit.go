@@ -139,75 +139,85 @@ func Fit(runs [][]Obs, tick time.Duration, base Model) (Model, FitInfo, error) {
 		info.Lag = 1
 	}
 	if len(xr) < 10 {
-		return base, info, fmt.Errorf("%d usable (rate, cpu) pairs in %d run(s), want at least 10", len(xr), len(runs))
-	}
-	// Trim the pairs a straight line cannot explain (a backlog draining
-	// after saturation, a stall): beyond 3 robust σ of the first fit.
-	trimmed := 0
-	if lin, err := predictors.LinearFit(xr, ycpu); err == nil {
-		res := make([]float64, len(xr))
-		for i := range xr {
-			p, _ := lin.Predict(xr[i])
-			res[i] = ycpu[i] - p
+		// No cpu in history (a plan without a metrics source): the client's
+		// figures still show the capacity, where throughput stopped
+		// following the rate, and the latency curve against it.
+		capacity, how, ok := observedCapacity(runs, base)
+		if !ok {
+			return base, info, fmt.Errorf("%d usable (rate, cpu) pairs in %d run(s), want at least 10, and no throughput to read a capacity from", len(xr), len(runs))
 		}
-		if mad, err := predictors.MAD(res); err == nil {
-			cut := math.Max(3*1.4826*mad, 1e-3)
-			var kx, ky []float64
+		m.CostPerRequest = m.Cores * (1 - m.BaseCPU) / capacity
+		m.CPUQuadratic = 0
+		info.Detail = fmt.Sprintf("no cpu in history: %s (client shift %d)", how, info.ServedShift)
+	} else {
+		// Trim the pairs a straight line cannot explain (a backlog draining
+		// after saturation, a stall): beyond 3 robust σ of the first fit.
+		trimmed := 0
+		if lin, err := predictors.LinearFit(xr, ycpu); err == nil {
+			res := make([]float64, len(xr))
 			for i := range xr {
-				if math.Abs(res[i]) <= cut {
-					kx, ky = append(kx, xr[i]), append(ky, ycpu[i])
+				p, _ := lin.Predict(xr[i])
+				res[i] = ycpu[i] - p
+			}
+			if mad, err := predictors.MAD(res); err == nil {
+				cut := math.Max(3*1.4826*mad, 1e-3)
+				var kx, ky []float64
+				for i := range xr {
+					if math.Abs(res[i]) <= cut {
+						kx, ky = append(kx, xr[i]), append(ky, ycpu[i])
+					}
+				}
+				if len(kx) >= 10 {
+					trimmed = len(xr) - len(kx)
+					xr, ycpu = kx, ky
 				}
 			}
-			if len(kx) >= 10 {
-				trimmed = len(xr) - len(kx)
-				xr, ycpu = kx, ky
+		}
+		info.CPUPairs = len(xr)
+		lo, hi := minMax(xr)
+		if !(hi > 0) {
+			return base, info, fmt.Errorf("the earlier runs sent no load")
+		}
+		var a, b, c float64
+		how := ""
+		if lin, err := predictors.LinearFit(xr, ycpu); err == nil && hi > 1.3*lo && lin.Coef[1] > 0 {
+			a, b, info.CPUSigma = lin.Coef[0], lin.Coef[1], lin.Sigma
+			how = fmt.Sprintf("cpu = %.3g + %.3g·rate", a, b)
+			if len(xr) >= 30 {
+				if q, err := predictors.QuadraticFit(xr, ycpu); err == nil && q.Coef[2] > 0 && q.Coef[1] >= 0 && q.Sigma < 0.9*lin.Sigma {
+					a, b, c, info.CPUSigma = q.Coef[0], q.Coef[1], q.Coef[2], q.Sigma
+					how = fmt.Sprintf("cpu = %.3g + %.3g·rate + %.3g·rate²", a, b, c)
+				}
 			}
-		}
-	}
-	info.CPUPairs = len(xr)
-	lo, hi := minMax(xr)
-	if !(hi > 0) {
-		return base, info, fmt.Errorf("the earlier runs sent no load")
-	}
-	var a, b, c float64
-	how := ""
-	if lin, err := predictors.LinearFit(xr, ycpu); err == nil && hi > 1.3*lo && lin.Coef[1] > 0 {
-		a, b, info.CPUSigma = lin.Coef[0], lin.Coef[1], lin.Sigma
-		how = fmt.Sprintf("cpu = %.3g + %.3g·rate", a, b)
-		if len(xr) >= 30 {
-			if q, err := predictors.QuadraticFit(xr, ycpu); err == nil && q.Coef[2] > 0 && q.Coef[1] >= 0 && q.Sigma < 0.9*lin.Sigma {
-				a, b, c, info.CPUSigma = q.Coef[0], q.Coef[1], q.Coef[2], q.Sigma
-				how = fmt.Sprintf("cpu = %.3g + %.3g·rate + %.3g·rate²", a, b, c)
+		} else {
+			// One operating point: the slope is not identifiable from history;
+			// assume the zero-load cpu of the base model and go through the mean.
+			mr, _ := predictors.Mean(xr)
+			mc, _ := predictors.Mean(ycpu)
+			if !(mr > 0) || !(mc > base.BaseCPU) {
+				return base, info, fmt.Errorf("the earlier runs held one rate (%.3g req/s): cpu per request is not identifiable", mr)
 			}
+			a, b = base.BaseCPU, (mc-base.BaseCPU)/mr
+			sd, _ := predictors.Stddev(ycpu)
+			info.CPUSigma = sd
+			how = fmt.Sprintf("cpu = %.3g + %.3g·rate (one operating point, %.3g req/s: slope through the base cpu)", a, b, mr)
 		}
-	} else {
-		// One operating point: the slope is not identifiable from history;
-		// assume the zero-load cpu of the base model and go through the mean.
-		mr, _ := predictors.Mean(xr)
-		mc, _ := predictors.Mean(ycpu)
-		if !(mr > 0) || !(mc > base.BaseCPU) {
-			return base, info, fmt.Errorf("the earlier runs held one rate (%.3g req/s): cpu per request is not identifiable", mr)
+		m.BaseCPU = math.Min(math.Max(a, 0), 0.95)
+		m.CostPerRequest = b * m.Cores
+		m.CPUQuadratic = c
+		if m.CostPerRequest <= 0 {
+			return base, info, fmt.Errorf("fitted cpu per request is not positive")
 		}
-		a, b = base.BaseCPU, (mc-base.BaseCPU)/mr
-		sd, _ := predictors.Stddev(ycpu)
-		info.CPUSigma = sd
-		how = fmt.Sprintf("cpu = %.3g + %.3g·rate (one operating point, %.3g req/s: slope through the base cpu)", a, b, mr)
-	}
-	m.BaseCPU = math.Min(math.Max(a, 0), 0.95)
-	m.CostPerRequest = b * m.Cores
-	m.CPUQuadratic = c
-	if m.CostPerRequest <= 0 {
-		return base, info, fmt.Errorf("fitted cpu per request is not positive")
-	}
-	// A pure delay of d ticks reads like a window twice as long.
-	m.CPUWindow = time.Duration(info.Lag+2*info.Delay) * tick
-	if mc, _ := predictors.Mean(ycpu); mc > 0 {
-		m.Noise = math.Min(info.CPUSigma/mc, 0.3)
+		// A pure delay of d ticks reads like a window twice as long.
+		m.CPUWindow = time.Duration(info.Lag+2*info.Delay) * tick
+		if mc, _ := predictors.Mean(ycpu); mc > 0 {
+			m.Noise = math.Min(info.CPUSigma/mc, 0.3)
+		}
+		info.Detail = fmt.Sprintf("%s (σ %.3g, window %d tick(s), delay %d, client shift %d, %d pairs, %d trimmed, rate %.3g–%.3g req/s)", how, info.CPUSigma, info.Lag, info.Delay, info.ServedShift, len(xr), trimmed, lo, hi)
 	}
 	util := func(rate float64) float64 {
 		return m.BaseCPU + rate*m.CostPerRequest/m.Cores + m.CPUQuadratic*rate*rate
 	}
-	info.Detail = fmt.Sprintf("%s (σ %.3g, window %d tick(s), delay %d, client shift %d, %d pairs, %d trimmed, rate %.3g–%.3g req/s)", how, info.CPUSigma, info.Lag, info.Delay, info.ServedShift, len(xr), trimmed, lo, hi)
 
 	// Latency: p99 against utilisation, through the origin of the queueing
 	// term (K ≥ 0), and the p50/p99 ratio.
@@ -336,4 +346,34 @@ func servedShift(runs [][]Obs) int {
 		}
 	}
 	return best
+}
+
+// observedCapacity reads a capacity from the client's figures: the median
+// throughput of the ticks that served under 90% of their rate. When no tick
+// saturated, the base model's capacity, raised to 1.1× the most served.
+func observedCapacity(runs [][]Obs, base Model) (float64, string, bool) {
+	var sat []float64
+	most := 0.0
+	for _, r := range runs {
+		for _, o := range r {
+			if !finite(o.Served) {
+				continue
+			}
+			most = math.Max(most, o.Served)
+			if _, ok := o.load(); !ok {
+				sat = append(sat, o.Served)
+			}
+		}
+	}
+	if most <= 0 {
+		return 0, "", false
+	}
+	if len(sat) >= 3 {
+		c, _ := predictors.Median(sat)
+		if c > 0 {
+			return c, fmt.Sprintf("capacity %.4g req/s where throughput stopped following the rate (%d saturated ticks)", c, len(sat)), true
+		}
+	}
+	c := math.Max(base.Capacity(0), 1.1*most)
+	return c, fmt.Sprintf("capacity not reached (at most %.4g req/s served): assumed %.4g req/s", most, c), true
 }

@@ -160,3 +160,29 @@ func TestFitAlignsRecordsWrittenATickLate(t *testing.T) {
 		t.Fatalf("cost %g, want 0.002", m.CostPerRequest)
 	}
 }
+
+func TestFitWithoutCPUReadsCapacityFromThroughput(t *testing.T) {
+	nan := math.NaN()
+	var obs []Obs
+	for i := 0; i < 60; i++ {
+		r := 10 + 8*float64(i)
+		served := math.Min(r, 250)
+		u := math.Min(served/250, 0.98)
+		obs = append(obs, Obs{Rate: r, Served: served, CPU: nan, Memory: nan, P50: 0.005, P99: 0.01 + 0.002*u/(1-u)})
+	}
+	m, info, err := Fit([][]Obs{obs}, time.Second, Model{Cores: 1, CostPerRequest: 0.001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Capacity(0); math.Abs(c-250) > 1 || !strings.Contains(info.Detail, "no cpu in history") {
+		t.Fatalf("capacity %g (%s)", c, info.Detail)
+	}
+	if m.LatencyCurve == nil || math.Abs(m.LatencyCurve.K-0.002) > 5e-4 {
+		t.Fatalf("latency curve %+v", m.LatencyCurve)
+	}
+	// Never saturated: the base capacity, at least 1.1× the most served.
+	m, info, err = Fit([][]Obs{obs[:20]}, time.Second, Model{Cores: 1, CostPerRequest: 0.001})
+	if err != nil || math.Abs(m.Capacity(0)-1000) > 1e-6 || !strings.Contains(info.Detail, "not reached") {
+		t.Fatalf("unsaturated: capacity %g, %v (%s)", m.Capacity(0), err, info.Detail)
+	}
+}
