@@ -100,3 +100,15 @@ func TestBinaryScriptIsRefused(t *testing.T) {
 	_, d := LoadWithFiles([]string{filepath.Join(dir, "p.lshcl")}, LoadOptions{})
 	wantSummary(t, d, "not a text file")
 }
+
+func TestScriptEndlessBuiltinIsCutOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the script deadline (about 1.5s)")
+	}
+	dir := t.TempDir()
+	plan := "target \"a\" { url = \"http://127.0.0.1:1\" }\nrequest \"r\" {}\nshaper \"s\" { script = \"big.star\" }\nphase \"p\" {\n  duration = \"1s\"\n  rate = 1\n}\n"
+	_ = os.WriteFile(filepath.Join(dir, "p.lshcl"), []byte(plan), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, "big.star"), []byte("x = max(range(1 << 40))\ndef shape(ctx):\n    return None\n"), 0o644)
+	_, d := LoadWithFiles([]string{filepath.Join(dir, "p.lshcl")}, LoadOptions{})
+	wantSummary(t, d, "runs too long")
+}

@@ -16,7 +16,7 @@ import (
 
 // ScriptLoadLimits bound the top level of a rule script when lint runs it:
 // a script whose top level loops forever hits the step budget.
-var ScriptLoadLimits = starlib.Limits{MaxSteps: 2_000_000, Deadline: 2 * time.Second}
+var ScriptLoadLimits = starlib.Limits{MaxSteps: 2_000_000, Deadline: time.Second}
 
 // EntryPoints are the functions a rule script may define, with the number
 // of positional arguments the runtime calls them with.
@@ -155,7 +155,30 @@ func (l *loader) compileScript(abs, display string, planRange *hcl.Range) script
 	}
 	th := starlib.NewThread(display, ScriptLoadLimits, nil)
 	stop := starlib.Guard(th, ScriptLoadLimits)
-	globals, err := prog.Init(th, universe)
+	type initResult struct {
+		globals starlark.StringDict
+		err     error
+	}
+	// Builtins such as list(range(1 << 30)) run without counting steps or
+	// noticing cancellation; wait for the top level only a little past its
+	// deadline, then report it and leave the goroutine to be cancelled at
+	// its next step.
+	ch := make(chan initResult, 1)
+	go func() {
+		g, err := prog.Init(th, universe)
+		ch <- initResult{g, err}
+	}()
+	var globals starlark.StringDict
+	select {
+	case r := <-ch:
+		globals, err = r.globals, r.err
+	case <-time.After(ScriptLoadLimits.Deadline + 500*time.Millisecond):
+		th.Cancel("deadline exceeded")
+		stop()
+		l.errorf(&hcl.Range{Filename: display, Start: hcl.InitialPos, End: hcl.InitialPos}, "Script runs too long while loading",
+			"The top level of the script did not finish within %s; a builtin call is probably building something huge (like list(range(1 << 30))). Move work into shape() or prioritize().", ScriptLoadLimits.Deadline)
+		return scriptResult{globals: starlark.StringDict{}}
+	}
 	stop()
 	if err != nil {
 		l.diags = append(l.diags, starlarkDiags(display, src, err, universe)...)
