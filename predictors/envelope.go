@@ -285,3 +285,41 @@ func deployRange(r *EnvelopeRequest, metric string) (lo, hi float64) {
 	}
 	return
 }
+
+// LineSafeRate is the envelope inversion for a ResponseLine: the largest
+// rate in [0, hi] whose upper bound (Predict with z and floor) stays at or
+// under limit, found by bisection to a millionth of hi. The line's upper
+// bound grows with the rate once its slope is positive, so bisection finds
+// the one crossing. It returns hi when even hi stays under the limit and 0
+// when the bound at rate 0 is already over it. ok is false when the line is
+// not identified or the metric does not grow with load (it does not bind).
+//
+// It is what predictive_rate_limit and capacity_search run for each metric
+// every tick; ComputeEnvelope is the richer calculation over LoadResponse
+// models (intents, drift, the planned rate's breach time).
+func LineSafeRate(m *ResponseLine, limit, z, floor, hi float64) (float64, bool) {
+	_, b, _, _, ok := m.Fit()
+	if !ok || b <= 0 {
+		return 0, false
+	}
+	over := func(x float64) bool {
+		_, up, _ := m.Predict(x, z, floor)
+		return up > limit
+	}
+	if over(0) {
+		return 0, true
+	}
+	lo := 0.0
+	if !over(hi) {
+		return hi, true
+	}
+	for i := 0; i < 50 && hi-lo > 1e-6*math.Max(hi, 1); i++ {
+		mid := (lo + hi) / 2
+		if over(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return lo, true
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/loadshaper/loadshaper/predictors"
 )
 
 // predictive_rate_limit: every tick, learn metric ≈ a + b·rate on
@@ -20,9 +22,9 @@ type predictive struct {
 	minRate                      float64
 	horizon                      time.Duration
 
-	models   map[string]*responseModel
-	drift    map[string]*holt
-	lag      lagEstimator
+	models   map[string]*predictors.ResponseLine
+	drift    map[string]*predictors.ResidualTrend
+	lag      predictors.LagEstimator
 	sentPrev []float64            // rate of the tick before each call
 	ys       map[string][]float64 // readings at each call (NaN = none)
 	calls    int
@@ -62,12 +64,12 @@ func init() {
 				env: cfg.Envelope, z: p.Float("confidence"), maxStep: p.Float("max_step"), minStep: p.Float("min_step"),
 				probe: p.Float("probe_start"), lambda: p.Float("forgetting"), sat: p.Float("saturation"),
 				maxErr: p.Float("max_error"), backoff: p.Float("backoff"), minRate: p.Float("min_rate"), horizon: p.Duration("horizon"),
-				models: map[string]*responseModel{}, drift: map[string]*holt{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{},
+				models: map[string]*predictors.ResponseLine{}, drift: map[string]*predictors.ResidualTrend{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{},
 			}
 			maxLag := max(1, int(math.Round(float64(p.Duration("max_lag"))/float64(tick))))
-			pr.lag = lagEstimator{d: min(2, maxLag), w: 3, maxLag: maxLag, window: 90}
+			pr.lag = predictors.LagEstimator{D: min(2, maxLag), W: 3, MaxLag: maxLag, Window: 90}
 			if l := p.Duration("lag"); l > 0 {
-				pr.lag = lagEstimator{d: max(1, int(math.Round(float64(l)/float64(tick)))), w: 1, fixed: true, maxLag: maxLag}
+				pr.lag = predictors.LagEstimator{D: max(1, int(math.Round(float64(l)/float64(tick)))), W: 1, Fixed: true, MaxLag: maxLag}
 			}
 			return pr, nil
 		},
@@ -110,18 +112,18 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 
 	// 1. Lag: first guessed from the source's Age and Window, then estimated
 	// on the first non-latency metric, from readings below saturation.
-	if !pr.hinted && !pr.lag.fixed {
+	if !pr.hinted && !pr.lag.Fixed {
 		for _, m := range names {
 			if mt, ok := s.Metrics[m]; ok && !mt.Stale && (mt.Age > 0 || mt.Window > 0) {
-				pr.lag.w = min(pr.lag.maxLag, max(1, int(math.Round(float64(mt.Window)/float64(interval)))))
-				pr.lag.d = min(pr.lag.maxLag-pr.lag.w+1, max(1, int(math.Ceil(float64(mt.Age)/float64(interval)))))
+				pr.lag.W = min(pr.lag.MaxLag, max(1, int(math.Round(float64(mt.Window)/float64(interval)))))
+				pr.lag.D = min(pr.lag.MaxLag-pr.lag.W+1, max(1, int(math.Ceil(float64(mt.Age)/float64(interval)))))
 				pr.hinted = true
 				break
 			}
 		}
 	}
 	for _, m := range names {
-		if isLatency(m) || pr.settled >= 30 {
+		if predictors.IsLatencyMetric(m) || pr.settled >= 30 {
 			continue
 		}
 		ys := make([]float64, len(pr.ys[m]))
@@ -131,10 +133,10 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			}
 			ys[i] = y
 		}
-		pr.lag.estimate(pr.sentPrev, ys)
+		pr.lag.Estimate(pr.sentPrev, ys)
 		break
 	}
-	lagD, lagW := pr.lag.d, pr.lag.w
+	lagD, lagW := pr.lag.D, pr.lag.W
 	// The reading describes, on average, the load of this long ago.
 	lagDur := time.Duration(float64(interval) * (float64(lagD) + float64(lagW-1)/2))
 
@@ -146,7 +148,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		lim := env[m]
 		ys := pr.ys[m]
 		k := len(ys) - 1
-		x, y := aligned(pr.sentPrev, k, lagD, lagW), ys[k]
+		x, y := predictors.AlignedRate(pr.sentPrev, k, lagD, lagW), ys[k]
 		if math.IsNaN(x) || math.IsNaN(y) {
 			continue
 		}
@@ -160,20 +162,20 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		}
 		mod := pr.models[m]
 		if mod == nil {
-			mod = newResponseModel(m, pr.lambda)
+			mod = predictors.NewResponseLine(pr.lambda, predictors.IsLatencyMetric(m))
 			pr.models[m] = mod
-			pr.drift[m] = &holt{alpha: 0.3, beta: 0.1}
+			pr.drift[m] = &predictors.ResidualTrend{Alpha: 0.3, Beta: 0.1}
 		}
 		floor := 0.01 * lim
-		if mean, _, ok := mod.predict(x, pr.z, floor); ok && y <= pr.sat*lim {
+		if mean, _, ok := mod.Predict(x, pr.z, floor); ok && y <= pr.sat*lim {
 			e := y - mean
-			if mod.w >= 10 {
+			if mod.Weight() >= 10 {
 				errSum += math.Abs(e) / lim
 				errN++
 			}
-			_, _, sigma, _, _ := mod.fit()
-			if !mod.inverse {
-				pr.drift[m].update(e)
+			_, _, sigma, _, _ := mod.Fit()
+			if !mod.Inverse() {
+				pr.drift[m].Update(e)
 			}
 			// A level shift (capacity halved, a deploy): readings far outside
 			// the band twice running. Forget most of the old fit.
@@ -183,8 +185,8 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 				pr.shifts[m] = 0
 			}
 			if pr.shifts[m] >= 2 {
-				mod.forget(0)
-				pr.drift[m] = &holt{alpha: 0.3, beta: 0.1}
+				mod.Forget(0)
+				pr.drift[m] = &predictors.ResidualTrend{Alpha: 0.3, Beta: 0.1}
 				pr.shifts[m] = 0
 				pr.errEWMA, pr.reactive = 0, false // a known shift, not a wrong model
 				pr.skip[m] = lagD + lagW
@@ -194,7 +196,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		if pr.skip[m] > 0 {
 			pr.skip[m]--
 		} else if y <= pr.sat*lim {
-			mod.observe(x, y)
+			mod.Observe(x, y)
 		}
 	}
 	if errN > 0 {
@@ -225,19 +227,19 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		lim := env[m]
 		floor := 0.01 * lim
 		eff := lim
-		if !mod.inverse {
-			eff -= math.Max(0, pr.drift[m].forecast(float64(lagD)))
+		if !mod.Inverse() {
+			eff -= math.Max(0, pr.drift[m].Forecast(float64(lagD)))
 		}
-		if _, _, _, _, ok := mod.fit(); ok {
+		if _, _, _, _, ok := mod.Fit(); ok {
 			identified = true
 		}
-		r, ok := mod.safeRate(eff, pr.z, floor, hi)
+		r, ok := predictors.LineSafeRate(mod, eff, pr.z, floor, hi)
 		if !ok {
 			continue
 		}
 		if r < safe {
 			safe, binding = r, m
-			mean, up, _ := mod.predict(in.Rate, pr.z, floor)
+			mean, up, _ := mod.Predict(in.Rate, pr.z, floor)
 			pred = fmt.Sprintf("%s %.3g (band ≤%.3g) at the planned %s rps; safe rate %s rps; lag %s",
 				m, mean, up, fmtRate(in.Rate), fmtRate(r), lagDur)
 		}
@@ -266,7 +268,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		ratio := lim * (1 - math.Min(margin, 0.5)) / y
 		if y > pr.sat*lim {
 			ratio = 0.5 // pinned: how far over is unknown
-		} else if isLatency(m) {
+		} else if predictors.IsLatencyMetric(m) {
 			ratio = math.Sqrt(ratio)
 		}
 		g := x * math.Max(ratio, 0.5)

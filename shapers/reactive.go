@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/loadshaper/loadshaper/predictors"
 )
 
 // The reactive baselines: they act on what the metrics say now, which is
@@ -131,7 +133,7 @@ func (g *gradient) Shape(s *Snapshot, in Instruction) (Instruction, Decision, er
 		}
 		fresh = true
 		gm := math.Min(1, env[m]/v)
-		if isLatency(m) {
+		if predictors.IsLatencyMetric(m) {
 			l, seen := g.long[m]
 			if !seen {
 				l = v
