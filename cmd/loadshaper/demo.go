@@ -21,7 +21,7 @@ free 127.0.0.1 port, then runs PLAN (default examples/demo.lshcl) with the
 variable base_url set to the testbed's URL. Nothing leaves this machine.
 
 Flags:
-  --capacity R     the testbed's capacity in requests per second (default 2000)
+  --capacity R     the testbed's capacity in requests per second (default 500)
   --workers N      the testbed's worker pool (default 16)
   --cost D         the testbed's CPU time per request (default 100us)
   and every flag of 'loadshaper run' (--var, --var-file, --out, --quiet, --progress, --seed)
@@ -39,7 +39,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	var f runFlags
 	f.register(fs)
 	cfg := testbed.Config{Addr: "127.0.0.1:0"}
-	fs.Float64Var(&cfg.Capacity, "capacity", 2000, "")
+	fs.Float64Var(&cfg.Capacity, "capacity", 500, "")
 	fs.IntVar(&cfg.Workers, "workers", 16, "")
 	fs.DurationVar(&cfg.Cost, "cost", 100*time.Microsecond, "")
 	paths, err := parseInterspersed(fs, args)

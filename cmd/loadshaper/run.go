@@ -37,6 +37,8 @@ Flags:
   --quiet              no live progress (the summary is still printed)
   --progress MODE      auto, bars or lines (default auto: bars on a terminal)
   --seed N             seed for arrivals and templates (default: the plan's, else random)
+  --history PATH       record the run in this history file (default: the plan's
+                       settings.history, else $XDG_DATA_HOME/loadshaper/history.db)
 
 Exit codes (spec/exit-codes.md): 0 all thresholds held, 1 the plan is
 invalid or the run could not start, 2 bad flags, 3 a threshold failed,
@@ -55,6 +57,7 @@ type runFlags struct {
 	quiet          bool
 	progress       string
 	seed           uint64
+	history        string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -64,6 +67,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.quiet, "quiet", false, "")
 	fs.StringVar(&f.progress, "progress", "auto", "")
 	fs.Uint64Var(&f.seed, "seed", 0, "")
+	fs.StringVar(&f.history, "history", "", "")
 }
 
 func runRun(args []string, stdout, stderr io.Writer) int {
@@ -115,7 +119,7 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	// recorded in the history file (the plan's, else the default) when it
 	// can be opened.
 	var copts control.Options
-	hist, herr := history.StartRun(plan, "", time.Now())
+	hist, herr := history.StartRun(plan, f.history, time.Now())
 	if herr != nil {
 		fmt.Fprintf(stderr, "loadshaper run: %v (running without history)\n", herr)
 	} else {
@@ -160,7 +164,7 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	if hist != nil {
 		if err := hist.Finish(sum.Outcome, time.Now()); err != nil {
 			fmt.Fprintf(stderr, "loadshaper run: history: %v\n", err)
-		} else if !f.quiet {
+		} else {
 			fmt.Fprintf(stdout, "run %d recorded in %s\n", hist.Run().ID, hist.Store.Path())
 		}
 	}

@@ -53,6 +53,7 @@ type Server struct {
 
 	reqs     *prometheus.CounterVec
 	duration prometheus.Histogram
+	util     prometheus.Counter
 }
 
 // Start starts a testbed and returns once it accepts connections.
@@ -98,7 +99,9 @@ func Start(cfg Config) (*Server, error) {
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "testbed_requests_total", Help: "Requests served, by status code."}, []string{"code"})
 	s.duration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "testbed_request_duration_seconds",
 		Help: "Time from arrival to response, queueing included.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)})
-	reg.MustRegister(s.reqs, s.duration,
+	s.util = prometheus.NewCounter(prometheus.CounterOpts{Name: "testbed_utilization_seconds_total",
+		Help: "Worker-pool busy seconds divided by the pool size; rate() of it is the pool's utilisation, 0..1."})
+	reg.MustRegister(s.reqs, s.duration, s.util,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "testbed_queue_length", Help: "Requests waiting for a worker."},
 			func() float64 { return float64(s.queued.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "testbed_busy_workers", Help: "Workers serving a request."},
@@ -205,6 +208,7 @@ func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) {
 		s.queued.Add(-1)
 		return
 	}
+	acquired := time.Now()
 	s.queued.Add(-1)
 	if end := s.stallEnd.Load(); end > 0 {
 		if d := time.Until(time.Unix(0, end)); d > 0 {
@@ -221,6 +225,9 @@ func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) {
 	if rest := time.Duration(s.svcNanos.Load()) - time.Since(start); rest > 0 {
 		time.Sleep(rest)
 	}
+	// Busy time over pool size: the counter's rate is the pool's
+	// utilisation, the signal a shaper's cpu envelope reads through a scrape.
+	s.util.Add(time.Since(acquired).Seconds() / float64(s.cfg.Workers))
 	<-s.workers
 	_ = mem
 	w.Header().Set("Content-Type", "text/plain")

@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -93,5 +94,32 @@ func TestQueueLimit(t *testing.T) {
 		if c := <-done; c != 200 {
 			t.Errorf("admitted request: %d", c)
 		}
+	}
+}
+
+// The utilisation counter grows by each request's worker time over the pool
+// size, so 50 sequential requests on 4 workers at 200 req/s (20 ms each)
+// add 50 × 0.02 / 4 = 0.25 s.
+func TestUtilizationCounter(t *testing.T) {
+	s, err := Start(Config{Workers: 4, Capacity: 200, Cost: 100 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 50; i++ {
+		get(t, "GET", s.URL+"/x")
+	}
+	_, m, _ := get(t, "GET", s.URL+"/metrics")
+	var v float64
+	for _, line := range strings.Split(m, "\n") {
+		if strings.HasPrefix(line, "testbed_utilization_seconds_total ") {
+			if _, err := fmt.Sscan(strings.TrimPrefix(line, "testbed_utilization_seconds_total "), &v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Sleeps overshoot, never undershoot: allow 0.25 s up to +40%.
+	if v < 0.25 || v > 0.35 {
+		t.Fatalf("testbed_utilization_seconds_total = %v after 50 requests of 20 ms on 4 workers, want 0.25..0.35", v)
 	}
 }
