@@ -24,6 +24,13 @@ type Instruction struct {
 	// EndPhase asks the runtime to end the current phase after this tick
 	// (presoak sets it once the metrics have settled).
 	EndPhase bool
+	// EndReason says why EndPhase is set, for the run's summary; the
+	// control loop fills it from the decision that asked.
+	EndReason string
+	// SafeMode is set by the control loop when an envelope metric is stale
+	// and the rate is held or lowered for it: "hold" or "lower" and why.
+	// The live view shows it.
+	SafeMode string
 }
 
 // ChaosAction is one chaos action in force during a tick.

@@ -57,6 +57,7 @@ type Loop struct {
 	forecasters []*forecaster
 	detectors   []*detector
 
+	safe      safeState
 	chain     *shapers.Chain
 	phase     int
 	readings  metrics.Snapshot
@@ -78,6 +79,12 @@ type Report struct {
 	Findings    []string         `json:"findings,omitempty"`
 	EndRequests []string         `json:"end_phase_requests,omitempty"` // a shaper asked to end a phase early
 	Sources     []metrics.Health `json:"sources,omitempty"`
+	// SafeModeTicks counts the ticks an envelope metric was stale and the
+	// plan's on_stale policy held or lowered the rate (first at
+	// SafeModeFirstAt seconds into the run, for SafeModeReason last).
+	SafeModeTicks   int     `json:"safe_mode_ticks"`
+	SafeModeFirstAt float64 `json:"safe_mode_first_at_s,omitempty"`
+	SafeModeReason  string  `json:"safe_mode_reason,omitempty"`
 }
 
 // ShaperReport sums up one shaper's decisions.
@@ -121,6 +128,7 @@ func New(plan *lang.Plan, o Options) (*Loop, error) {
 			l.env[lim.Metric] = lim.Max
 		}
 	}
+	l.safe.need, l.safe.seen = l.envelopeNeeds(), map[string]bool{}
 	l.forecasters = newForecasters(plan, l.tick)
 	l.detectors = newDetectors(l.env)
 	l.coll = o.Collector
@@ -218,9 +226,28 @@ func (l *Loop) Control(ti engine.TickInfo, in shapers.Instruction) shapers.Instr
 	}
 	l.predict(snap)
 	out, ds := l.chain.Run(snap, in)
+	out, ds = l.safeMode(ti, out, ds)
+	if out.EndPhase && out.EndReason == "" {
+		out.EndReason = endReason(ds)
+	}
 	l.decisions = ds
 	l.account(ti, ds, out, time.Since(start))
 	return out
+}
+
+// endReason is the reason of the decision that ended the phase.
+func endReason(ds []shapers.Decision) string {
+	for i := len(ds) - 1; i >= 0; i-- {
+		if strings.HasPrefix(ds[i].Changed, "end of phase") && ds[i].Reason != "" {
+			return ds[i].Shaper + ": " + ds[i].Reason
+		}
+	}
+	for i := len(ds) - 1; i >= 0; i-- {
+		if ds[i].Reason != "" {
+			return ds[i].Shaper + ": " + ds[i].Reason
+		}
+	}
+	return ""
 }
 
 func figures(ts *engine.TickStats) metrics.ClientFigures {
@@ -254,6 +281,13 @@ func (l *Loop) account(ti engine.TickInfo, ds []shapers.Decision, out shapers.In
 		l.rep.EndRequests = append(l.rep.EndRequests, fmt.Sprintf("%s at %s", ti.Phase.Name, ti.PhaseElapsed.Round(time.Second)))
 	}
 	for _, d := range ds {
+		if d.Shaper == SafeModeShaper {
+			if l.rep.SafeModeTicks == 0 {
+				l.rep.SafeModeFirstAt = ti.Elapsed.Seconds()
+			}
+			l.rep.SafeModeTicks++
+			l.rep.SafeModeReason = d.Reason
+		}
 		r := l.shaperReport(d.Shaper, d.Strategy)
 		if d.Changed != "" {
 			if r.TicksActed == 0 {
@@ -341,6 +375,22 @@ func WriteReport(w io.Writer, r Report) {
 	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "  finding: %s\n", f)
+	}
+	if r.SafeModeTicks > 0 {
+		fmt.Fprintf(w, "  safe mode: %d ticks (first at %.0fs); last: %s\n", r.SafeModeTicks, r.SafeModeFirstAt, r.SafeModeReason)
+	}
+	for _, h := range r.Sources {
+		if h.Errors == 0 && len(h.Stale) == 0 || h.Source == "client" {
+			continue
+		}
+		line := fmt.Sprintf("  source %s of %s: %d of %d reads failed", h.Source, h.Target, h.Errors, h.Reads)
+		if len(h.Stale) > 0 {
+			line += ", stale at the end: " + strings.Join(h.Stale, ", ")
+		}
+		if h.Err != "" {
+			line += ", last error: " + h.Err
+		}
+		fmt.Fprintln(w, line)
 	}
 	for _, e := range r.EndRequests {
 		fmt.Fprintf(w, "  end of phase requested: %s\n", e)

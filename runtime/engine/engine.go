@@ -422,7 +422,17 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 	// The phase's clock starts once the first instruction is applied: a slow
 	// first control step (metrics sources warming up) must not make the
 	// phase's first arrivals late before they could be sent.
+	// A shaper (presoak) may end the phase early: its generators stop on
+	// the phase's own context, the run's carries on with the next phase.
+	pctx, endPhase := context.WithCancel(ctx)
+	defer endPhase()
+	var endAt time.Duration
+	endReason := ""
 	instr := e.control(ph, idx, 0, nil)
+	if instr.EndPhase {
+		endReason = endReasonOf(instr)
+		endPhase()
+	}
 	start := time.Now()
 	limit := e.limit(ph)
 	var wg sync.WaitGroup
@@ -432,7 +442,7 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 		go func() {
 			defer wg.Done()
 			if ph.Concurrency > 0 {
-				g.runClosed(ctx, start, ph.Duration, ph.Concurrency, ph.ThinkTime, base)
+				g.runClosed(pctx, start, ph.Duration, ph.Concurrency, ph.ThinkTime, base)
 				return
 			}
 			rate := func(at time.Duration) float64 {
@@ -447,7 +457,7 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 				return r * math.Float64frombits(g.share.Load())
 			}
 			seed := e.seed ^ uint64(idx+1)*0x2545f4914f6cdd1d ^ uint64(gi+1)*0x9e3779b97f4a7c15
-			g.runOpen(ctx, start, ph.Duration, NewSchedule(ph.Arrival, seed, rate), base)
+			g.runOpen(pctx, start, ph.Duration, NewSchedule(ph.Arrival, seed, rate), base)
 		}()
 	}
 	done := make(chan struct{})
@@ -465,8 +475,12 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 		now := time.Now()
 		last = e.observe(ctx, idx, ph, pagg, instr, now.Sub(lastAt), now.Sub(start), finished)
 		lastAt = now
-		if !finished {
+		if !finished && endReason == "" {
 			instr = e.control(ph, idx, now.Sub(start), last)
+			if instr.EndPhase {
+				endAt, endReason = now.Sub(start), endReasonOf(instr)
+				endPhase()
+			}
 		}
 	}
 	dur := time.Since(start)
@@ -475,7 +489,10 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 	if !ph.Warmup {
 		e.overDur += dur
 	}
-	ps := PhaseSummary{Name: ph.Name, Warmup: ph.Warmup, Stats: pagg.stats(dur, e.reqNames)}
+	ps := PhaseSummary{Name: ph.Name, Warmup: ph.Warmup, Stats: pagg.stats(dur, e.reqNames), PlannedS: ph.Duration.Seconds()}
+	if endReason != "" && ctx.Err() == nil {
+		ps.EndedEarly, ps.EndReason, ps.EndedAtS = true, endReason, endAt.Seconds()
+	}
 	if ph.Concurrency > 0 {
 		ps.Model, ps.Load = "closed", fmt.Sprintf("%d users", ph.Concurrency)
 	} else {
@@ -488,6 +505,14 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 		e.opts.Progress.PhaseEnd(idx, ph, &ps)
 	}
 	return ps
+}
+
+// endReasonOf is why a controller ended a phase, for the summary.
+func endReasonOf(in shapers.Instruction) string {
+	if in.EndReason != "" {
+		return in.EndReason
+	}
+	return "the control loop asked to end the phase"
 }
 
 // observe closes one tick: collects the figures, feeds the aggregates and

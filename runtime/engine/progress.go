@@ -18,8 +18,12 @@ func tickLine(ts *TickStats) string {
 	} else {
 		target = fmt.Sprintf("target %.0f/s", ts.Instruction.Rate)
 	}
-	return fmt.Sprintf("%s %5.1f/s  p50 %s  p99 %s  err %.2f%%  late %d  inflight %d", target, ts.Throughput,
+	line := fmt.Sprintf("%s %5.1f/s  p50 %s  p99 %s  err %.2f%%  late %d  inflight %d", target, ts.Throughput,
 		ms(ts.Latency.P50), ms(ts.Latency.P99), ts.ErrorRate*100, ts.Late, ts.InFlight)
+	if ts.Instruction.SafeMode != "" {
+		line += "  [" + ts.Instruction.SafeMode + "]"
+	}
+	return line
 }
 
 // LineProgress writes one plain line per tick, for logs and pipes.

@@ -34,6 +34,13 @@ type PhaseSummary struct {
 	Warmup bool   `json:"warmup"`
 	Model  string `json:"model"` // open | closed
 	Load   string `json:"load"`  // the phase's rate shape or users
+	// PlannedS is the phase's planned duration; Stats.DurationS the actual
+	// one, shorter when a shaper ended the phase early (EndedEarly, at
+	// EndedAtS into the phase, for EndReason).
+	PlannedS   float64 `json:"planned_s"`
+	EndedEarly bool    `json:"ended_early,omitempty"`
+	EndedAtS   float64 `json:"ended_at_s,omitempty"`
+	EndReason  string  `json:"end_reason,omitempty"`
 	Stats
 }
 
@@ -111,6 +118,11 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 	row("overall", "", &s.Overall)
 	tw.Flush()
+	for i := range s.Phases {
+		if p := &s.Phases[i]; p.EndedEarly {
+			fmt.Fprintf(w, "phase %s ended early: ran %.1fs of %.0fs planned: %s\n", p.Name, p.DurationS, p.PlannedS, p.EndReason)
+		}
+	}
 	fmt.Fprintf(w, "latency is from each request's intended start; service time (from the actual send) overall: p50 %s p99 %s max %s\n",
 		ms(s.Overall.Service.P50), ms(s.Overall.Service.P99), ms(s.Overall.Service.Max))
 	fmt.Fprintf(w, "status: %s   errors: %s\n", fmtCounts(s.Overall.Status), fmtCounts(s.Overall.ErrorsByClass))
