@@ -224,8 +224,7 @@ func (e *engine) run(parent context.Context) *Summary {
 	e.tickAgg = newAgg(len(e.reqs))
 	e.overall = newAgg(len(e.reqs))
 	e.runStart = time.Now()
-	sum := &Summary{Plan: e.plan.Name, Started: e.runStart.UTC(), Seed: e.seed, Outcome: OutcomeCompleted,
-		Warnings: chaosWarnings(e.plan)}
+	sum := &Summary{Plan: e.plan.Name, Started: e.runStart.UTC(), Seed: e.seed, Outcome: OutcomeCompleted}
 	for i, ph := range e.plan.Phases {
 		if ctx.Err() != nil {
 			break
@@ -283,19 +282,6 @@ func chaosActive(ph *lang.Phase, c *lang.Chaos, at time.Duration) bool {
 	return at >= c.At && at < chaosEnd(ph, c)
 }
 
-// chaosWarnings names the chaos the engine does not carry out.
-func chaosWarnings(plan *lang.Plan) []string {
-	var w []string
-	for _, ph := range plan.Phases {
-		for _, c := range ph.Chaos {
-			if c.Kind != "spike" && c.Kind != "fault_header" {
-				w = append(w, fmt.Sprintf("phase %q: chaos %q is not carried out by the load engine yet; ignored", ph.Name, c.Kind))
-			}
-		}
-	}
-	return w
-}
-
 // instruction builds the phase's instruction at offset at.
 func (e *engine) instruction(ph *lang.Phase, at time.Duration) (shapers.Instruction, float64) {
 	in := shapers.Instruction{Mix: map[string]float64{}}
@@ -307,8 +293,10 @@ func (e *engine) instruction(ph *lang.Phase, at time.Duration) (shapers.Instruct
 		f, acts := spikeFactor(ph, at)
 		in.Rate, in.Chaos = planned*f, acts
 	}
+	// The per-request chaos kinds travel in the instruction; the generators
+	// draw each request against their fraction.
 	for _, c := range ph.Chaos {
-		if c.Kind == "fault_header" && chaosActive(ph, c, at) {
+		if c.Kind != "spike" && chaosActive(ph, c, at) {
 			fr := c.Fraction
 			if fr <= 0 {
 				fr = 1
@@ -369,8 +357,11 @@ func (e *engine) apply(ph *lang.Phase, in shapers.Instruction, follow bool) {
 		total += w
 	}
 	fault := faultFromChaos(in.Chaos)
+	abortTh, slowTh := chaosThresholds(in.Chaos)
 	for i, g := range e.gens {
 		g.fault.Store(fault)
+		g.abortTh.Store(abortTh)
+		g.slowTh.Store(slowTh)
 		share := 0.0
 		if total > 0 {
 			share = weights[i] / total

@@ -178,7 +178,9 @@ type Generator struct {
 	share    atomic.Uint64 // float64 bits: this generator's share of the rate
 	override atomic.Uint64 // float64 bits: the rate set by the controller; NaN = follow the phase's shape
 
-	fault atomic.Pointer[faultHeaders] // chaos "fault_header" in force; nil = none
+	fault   atomic.Pointer[faultHeaders] // chaos "fault_header" in force; nil = none
+	abortTh atomic.Uint64                // chaos "abort": a 32-bit draw below this aborts the request
+	slowTh  atomic.Uint64                // chaos "slow_client": a 32-bit draw below this trickles it
 
 	rec  *recorder
 	seq  *atomic.Uint64
@@ -251,7 +253,8 @@ type worker struct {
 	resp  *fasthttp.Response
 	uri   []byte
 	buf   []byte
-	start time.Time // phase start: offsets are from here
+	start time.Time  // phase start: offsets are from here
+	cc    *chaosConn // made on the first abort or slow_client request
 }
 
 func (g *Generator) newWorker(id int, start time.Time) *worker {
@@ -319,12 +322,27 @@ func (w *worker) iterate(off time.Duration) {
 	if !g.keepAlive {
 		req.SetConnectionClose()
 	}
+	mode := w.chaosMode()
 	sent := time.Since(w.start)
 	g.inflight.Add(1)
-	err := g.client.DoTimeout(req, w.resp, g.timeout)
+	var err error
+	switch mode {
+	case modeNormal:
+		err = g.client.DoTimeout(req, w.resp, g.timeout)
+	case modeAbort:
+		err = w.abort()
+		if err == nil {
+			g.inflight.Add(-1)
+			g.rec.addAborted(w.id)
+			return
+		}
+	case modeSlow:
+		err = w.trickle()
+	}
 	g.inflight.Add(-1)
 	done := time.Since(w.start)
-	res := result{req: r.idx, class: r.class, latency: done - off, service: done - sent, lag: sent - off, errClass: -1}
+	res := result{req: r.idx, class: r.class, latency: done - off, service: done - sent, lag: sent - off, errClass: -1,
+		slow: mode == modeSlow}
 	res.late = res.lag > lateAfter
 	if err != nil {
 		res.errClass = classify(err)

@@ -53,6 +53,8 @@ type counts struct {
 	late     int64      // started more than lateAfter after their intended time
 	dropped  int64      // intended but never started (the schedule fell behind past the grace)
 	shed     int64      // not sent because a shaper asked to shed their priority class
+	aborted  int64      // chaos "abort": reset by the client before a response, not in requests
+	slow     int64      // chaos "slow_client": sent trickling (they are in requests too)
 	sent     [5]int64   // per priority class
 	clsShed  [5]int64
 	clsErr   [5]int64
@@ -70,6 +72,8 @@ func (c *counts) add(o *counts) {
 	c.late += o.late
 	c.dropped += o.dropped
 	c.shed += o.shed
+	c.aborted += o.aborted
+	c.slow += o.slow
 	for i := range c.sent {
 		c.sent[i] += o.sent[i]
 		c.clsShed[i] += o.clsShed[i]
@@ -162,6 +166,7 @@ type result struct {
 	service  time.Duration
 	lag      time.Duration
 	late     bool
+	slow     bool // sent by chaos "slow_client"
 	status   int
 	errClass int // -1 = none
 }
@@ -179,6 +184,9 @@ func (r *recorder) record(worker int, res *result) {
 	a.sent[res.class]++
 	if res.late {
 		a.late++
+	}
+	if res.slow {
+		a.slow++
 	}
 	if res.status > 0 && res.status < len(a.status) {
 		a.status[res.status]++
@@ -199,6 +207,14 @@ func (r *recorder) addShed(worker, class int) {
 	s.mu.Lock()
 	s.a.shed++
 	s.a.clsShed[class]++
+	s.mu.Unlock()
+}
+
+// addAborted counts a request that chaos "abort" reset before its response.
+func (r *recorder) addAborted(worker int) {
+	s := &r.shards[worker%numShards]
+	s.mu.Lock()
+	s.a.aborted++
 	s.mu.Unlock()
 }
 
@@ -259,6 +275,8 @@ type Stats struct {
 	Late          int64              `json:"late"`
 	Dropped       int64              `json:"dropped"`
 	Shed          int64              `json:"shed"`
+	Aborted       int64              `json:"aborted"`     // chaos "abort": reset mid-request by loadshaper, not in requests or errors
+	SlowClient    int64              `json:"slow_client"` // chaos "slow_client": requests that trickled (counted in requests)
 	Classes       map[string]Class   `json:"classes,omitempty"`
 	ByRequest     map[string]ReqStat `json:"by_request,omitempty"`
 }
@@ -282,7 +300,7 @@ func (a *agg) stats(d time.Duration, reqNames []string) Stats {
 		Requests: a.requests, DurationS: d.Seconds(), Errors: a.errors,
 		Latency: percentiles(a.lat), Service: percentiles(a.svc), SendLag: percentiles(a.lag),
 		ErrorsByClass: map[string]int64{}, Status: map[string]int64{},
-		Late: a.late, Dropped: a.dropped, Shed: a.shed,
+		Late: a.late, Dropped: a.dropped, Shed: a.shed, Aborted: a.aborted, SlowClient: a.slow,
 	}
 	if d > 0 {
 		s.Throughput = float64(a.requests) / d.Seconds()

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -49,6 +50,7 @@ type Server struct {
 	capBits  atomic.Uint64
 	stallEnd atomic.Int64 // unix nanos until which requests are frozen
 	queued   atomic.Int64
+	gone     atomic.Int64 // requests whose client went away before the response
 	baseline []byte
 
 	reqs     *prometheus.CounterVec
@@ -110,6 +112,9 @@ func Start(cfg Config) (*Server, error) {
 			func() float64 { return s.Capacity() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "testbed_workers", Help: "Size of the worker pool."},
 			func() float64 { return float64(cfg.Workers) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "testbed_client_gone_total",
+			Help: "Requests whose client closed or reset the connection before the response (incomplete body, or gone while queued or served)."},
+			func() float64 { return float64(s.gone.Load()) }),
 	)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -131,6 +136,11 @@ func (s *Server) Close() error { return s.srv.Close() }
 
 // Shutdown stops accepting and waits for requests in service, up to ctx.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// ClientGone returns how many requests the testbed saw end without their
+// client: the body did not arrive whole, or the connection was closed or
+// reset while the request waited or was served.
+func (s *Server) ClientGone() int64 { return s.gone.Load() }
 
 // SetCapacity sets the requests per second the pool sustains (> 0).
 func (s *Server) SetCapacity(rps float64) {
@@ -188,14 +198,23 @@ func (s *Server) handleState(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"capacity_rps": s.Capacity(), "workers": s.cfg.Workers, "service_time_s": time.Duration(s.svcNanos.Load()).Seconds(),
 		"cost_s": s.cfg.Cost.Seconds(), "queue": s.queued.Load(), "busy": len(s.workers),
-		"stalled": time.Now().UnixNano() < s.stallEnd.Load(),
+		"stalled": time.Now().UnixNano() < s.stallEnd.Load(), "client_gone": s.gone.Load(),
 	})
 }
 
-// handleWork serves any other path: wait for a worker, hold it for the
-// service time (burning Cost of CPU and touching Memory), answer.
+// maxBody is how much of a request body the testbed reads; the rest is
+// left to net/http, which closes the connection.
+const maxBody = 1 << 20
+
+// handleWork serves any other path: read the body, wait for a worker, hold
+// it for the service time (burning Cost of CPU and touching Memory),
+// answer. A client that goes away on the way is counted (ClientGone).
 func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
+	if _, err := io.Copy(io.Discard, io.LimitReader(r.Body, maxBody)); err != nil {
+		s.gone.Add(1)
+		return
+	}
 	if s.queued.Add(1) > int64(s.cfg.Queue) {
 		s.queued.Add(-1)
 		s.reqs.WithLabelValues("503").Inc()
@@ -206,6 +225,7 @@ func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) {
 	case s.workers <- struct{}{}:
 	case <-r.Context().Done():
 		s.queued.Add(-1)
+		s.gone.Add(1)
 		return
 	}
 	acquired := time.Now()
@@ -230,6 +250,12 @@ func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) {
 	s.util.Add(time.Since(acquired).Seconds() / float64(s.cfg.Workers))
 	<-s.workers
 	_ = mem
+	if r.Context().Err() != nil {
+		// The connection was closed or reset while the request was served
+		// (net/http watches it once the body is read).
+		s.gone.Add(1)
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = w.Write([]byte("ok\n"))
 	s.reqs.WithLabelValues("200").Inc()
