@@ -191,11 +191,15 @@ func (l *Loop) Control(ti engine.TickInfo, in shapers.Instruction) shapers.Instr
 		l.phase = ti.PhaseIndex
 	}
 	if ti.Last != nil {
-		// The engine's figures are the whole run's; with one generator per
-		// target, they are each target's when there is one target.
+		// Each target gets its own generator's figures (distribute needs
+		// them per target); the whole run's when the engine has no split.
 		f := figures(ti.Last)
-		for _, cs := range l.client {
-			cs.Update(ti.Last.At, f)
+		for name, cs := range l.client {
+			if ts, ok := ti.Last.Targets[name]; ok {
+				cs.Update(ti.Last.At, targetFigures(ts))
+			} else {
+				cs.Update(ti.Last.At, f)
+			}
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.budget)
@@ -251,6 +255,15 @@ func endReason(ds []shapers.Decision) string {
 }
 
 func figures(ts *engine.TickStats) metrics.ClientFigures {
+	ms := func(v float64) float64 { return v / 1000 }
+	return metrics.ClientFigures{
+		Throughput: ts.Throughput, ErrorRate: ts.ErrorRate, InFlight: float64(ts.InFlight),
+		P50: ms(ts.Latency.P50), P90: ms(ts.Latency.P90), P95: ms(ts.Latency.P95), P99: ms(ts.Latency.P99),
+		P999: ms(ts.Latency.P999), Max: ms(ts.Latency.Max), Requests: int(ts.Requests),
+	}
+}
+
+func targetFigures(ts engine.TargetStats) metrics.ClientFigures {
 	ms := func(v float64) float64 { return v / 1000 }
 	return metrics.ClientFigures{
 		Throughput: ts.Throughput, ErrorRate: ts.ErrorRate, InFlight: float64(ts.InFlight),

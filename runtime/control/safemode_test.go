@@ -232,3 +232,31 @@ func TestSafeModeRealRunScrapeGoesDark(t *testing.T) {
 	}
 	t.Logf("held at %.1f/s, last %.1f/s\n%s", heldAt, last, out.String())
 }
+
+// Each target's client source gets its own generator's figures.
+func TestClientFiguresPerTarget(t *testing.T) {
+	plan := &lang.Plan{Name: "two", Settings: lang.Settings{Tick: time.Second},
+		Targets:  []*lang.Target{{Name: "a", URL: "http://127.0.0.1:1"}, {Name: "b", URL: "http://127.0.0.1:2"}},
+		Requests: []*lang.Request{{Name: "ra", Target: "a", Weight: 1}, {Name: "rb", Target: "b", Weight: 1}},
+		Phases:   []*lang.Phase{{Name: "main", Duration: time.Minute, Rate: stdlib.Constant(100)}}}
+	loop, err := New(plan, Options{Collector: &metrics.Collector{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := &engine.TickStats{At: time.Now(), Targets: map[string]engine.TargetStats{
+		"a": {Requests: 30, Throughput: 30, Latency: engine.Percentiles{P99: 12}},
+		"b": {Requests: 10, Throughput: 10, Errors: 5, ErrorRate: 0.5}}}
+	last.Throughput = 40
+	loop.Control(engine.TickInfo{Tick: 1, Phase: plan.Phases[0], Last: last}, shapers.Instruction{Rate: 100})
+	for target, want := range map[string]float64{"a": 30, "b": 10} {
+		if s, ok := loop.readings.Get(target, metrics.Throughput); !ok || s.Stale || s.Value != want {
+			t.Errorf("%s throughput %+v, want %v", target, s, want)
+		}
+	}
+	if s, _ := loop.readings.Get("a", metrics.LatencyP99); s.Value != 0.012 {
+		t.Errorf("a p99 %v s, want 0.012", s.Value)
+	}
+	if s, _ := loop.readings.Get("b", metrics.ErrorRate); s.Value != 0.5 {
+		t.Errorf("b error rate %v, want 0.5", s.Value)
+	}
+}

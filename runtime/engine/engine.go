@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/shapers"
 )
@@ -56,7 +57,10 @@ type TickStats struct {
 	Span         time.Duration       // how long the tick lasted
 	Instruction  shapers.Instruction // what the generators were told for this tick
 	InFlight     int64               // requests in flight at the end of the tick
-	Stats                            // the tick's requests, throughput, latency percentiles, errors, classes
+	// Targets are the tick's figures per target (by target name), so
+	// shapers that move load between targets see each one's own.
+	Targets map[string]TargetStats
+	Stats   // the tick's requests, throughput, latency percentiles, errors, classes
 }
 
 // Progress shows a run as it goes.
@@ -103,9 +107,11 @@ type engine struct {
 	overDur  time.Duration
 	phaseAgg map[string]*agg
 	phaseDur map[string]time.Duration
-	ths      []*thState
-	cancel   context.CancelCauseFunc
-	reason   string
+	// targetHist is scratch space for the per-target split of a tick.
+	targetHist *hdrhistogram.Histogram
+	ths        []*thState
+	cancel     context.CancelCauseFunc
+	reason     string
 }
 
 // Prepare checks that a plan can run (requests compile, data files load,
@@ -521,7 +527,7 @@ func (e *engine) observe(ctx context.Context, idx int, ph *lang.Phase, pagg *agg
 		inflight += g.inflight.Load()
 	}
 	ts := &TickStats{Tick: e.ticks, At: time.Now(), Elapsed: time.Since(e.runStart), Phase: ph.Name, PhaseElapsed: at,
-		Span: span, Instruction: instr, InFlight: inflight, Stats: t.stats(span, e.reqNames)}
+		Span: span, Instruction: instr, InFlight: inflight, Stats: t.stats(span, e.reqNames), Targets: e.targetStats(t, span)}
 	e.ticks++
 	elapsed := time.Since(e.runStart)
 	for _, s := range e.ths {
