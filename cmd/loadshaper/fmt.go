@@ -43,7 +43,7 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("fmt", stderr)
 	write := fs.Bool("w", false, "write result to the files")
 	check := fs.Bool("check", false, "exit 1 if a file is not formatted")
-	if err := fs.Parse(args); err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return ExitUsage
 	}
 	if fs.NArg() == 0 {

@@ -34,7 +34,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("inspect", stderr)
 	var pf planFlags
 	pf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return ExitUsage
 	}
 	if fs.NArg() != 1 {

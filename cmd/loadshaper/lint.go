@@ -76,7 +76,7 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	pf.register(fs)
 	format := fs.String("format", "text", "text or json")
 	noColor := fs.Bool("no-color", false, "plain text output")
-	if err := fs.Parse(args); err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return ExitUsage
 	}
 	if *format != "text" && *format != "json" {

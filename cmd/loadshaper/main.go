@@ -4,6 +4,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -78,4 +79,15 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %s%s  %s\n", n, strings.Repeat(" ", width-len(n)), commands[n].Summary)
 	}
 	fmt.Fprintln(w, "\nRun 'loadshaper COMMAND --help' for a command's flags and an example.")
+}
+
+// parseAll parses flags that may come before or after the positional
+// arguments (`loadshaper plan demo.lshcl --format json`), leaving the
+// positional ones in fs.Args().
+func parseAll(fs *flag.FlagSet, args []string) error {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
 }

@@ -64,7 +64,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	failOn := fs.String("fail-on", "breach", "")
 	compare := fs.String("compare", "", "")
 	historyPath := fs.String("history", "", "")
-	if err := fs.Parse(args); err != nil {
+	if err := parseAll(fs, args); err != nil {
 		return ExitUsage
 	}
 	if fs.NArg() == 0 {
