@@ -176,8 +176,10 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 			err = sum.WriteJSON(path)
 		case "text":
 			err = sum.WriteTextFile(path)
+		case "html":
+			err = sum.WriteHTMLFile(path)
 		default:
-			err = fmt.Errorf("format %q is not supported by run yet (json, text)", format)
+			err = fmt.Errorf("format %q is not supported (json, html, text)", format)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "loadshaper run: output %s: %v\n", path, err)

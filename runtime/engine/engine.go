@@ -102,6 +102,7 @@ type engine struct {
 
 	runStart time.Time
 	ticks    int
+	timeline []TickPoint
 	tickAgg  *agg
 	overall  *agg
 	overDur  time.Duration
@@ -247,6 +248,7 @@ func (e *engine) run(parent context.Context) *Summary {
 		sum.Outcome, sum.Reason = OutcomeInterrupted, "interrupted by the user"
 	}
 	sum.DurationS = time.Since(e.runStart).Seconds()
+	sum.Timeline = e.timeline
 	sum.Overall = e.overall.stats(e.overDur, e.reqNames)
 	for _, s := range e.ths {
 		if s.th.Window == 0 && s.measured() {
@@ -529,6 +531,8 @@ func (e *engine) observe(ctx context.Context, idx int, ph *lang.Phase, pagg *agg
 	ts := &TickStats{Tick: e.ticks, At: time.Now(), Elapsed: time.Since(e.runStart), Phase: ph.Name, PhaseElapsed: at,
 		Span: span, Instruction: instr, InFlight: inflight, Stats: t.stats(span, e.reqNames), Targets: e.targetStats(t, span)}
 	e.ticks++
+	e.timeline = append(e.timeline, TickPoint{T: ts.Elapsed.Seconds(), Phase: ph.Name, Rate: instr.Rate,
+		Requests: ts.Requests, Throughput: ts.Throughput, P99: ts.Latency.P99, Errors: ts.Errors, Aborted: ts.Aborted})
 	elapsed := time.Since(e.runStart)
 	for _, s := range e.ths {
 		if !s.applies(ph) || !s.measured() {

@@ -26,6 +26,20 @@ type Summary struct {
 	Overall    Stats             `json:"overall"` // every phase except warm-up phases
 	Thresholds []ThresholdResult `json:"thresholds"`
 	Warnings   []string          `json:"warnings,omitempty"` // parts of the plan the engine did not carry out
+	Timeline   []TickPoint       `json:"timeline,omitempty"` // one point per control tick
+}
+
+// TickPoint is one control tick's figures in the summary: enough to chart
+// the run (the HTML report does) without the full TickStats.
+type TickPoint struct {
+	T          float64 `json:"t_s"` // run time at the end of the tick, seconds
+	Phase      string  `json:"phase"`
+	Rate       float64 `json:"rate"` // the instructed arrival rate (open model; 0 in the closed model)
+	Requests   int64   `json:"requests"`
+	Throughput float64 `json:"throughput"`
+	P99        float64 `json:"p99_ms"`
+	Errors     int64   `json:"errors"`
+	Aborted    int64   `json:"aborted,omitempty"`
 }
 
 // PhaseSummary is one phase's figures.
