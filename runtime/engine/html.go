@@ -82,7 +82,7 @@ func (s *Summary) WriteHTML(w io.Writer) error {
 			rate = nil
 		}
 		charts = append(charts,
-			template.HTML(s.svgChart("Throughput per tick (req/s)", tp, rate, "instructed rate (dashed) · completed (solid)", fmtNum)),
+			template.HTML(s.svgChart("Throughput per tick (req/s)", tp, rate, "instructed rate (dashed) · completed, aborted excluded (solid)", fmtNum)),
 			template.HTML(s.svgChart("p99 latency per tick (from the intended start)", p99, nil, "", func(v float64) string { return ms(v) })))
 	}
 	verdict, bad := s.Outcome, s.Outcome != OutcomeCompleted
@@ -189,7 +189,7 @@ func (s *Summary) svgChart(title string, vals, dashed []float64, legend string, 
 	if maxV <= 0 || math.IsInf(maxV, 0) {
 		maxV = 1
 	}
-	maxV *= 1.05
+	maxV *= 1.15 // room for the legend above a flat line
 	total := math.Max(tl[n-1].T, 1e-3)
 	x := func(t float64) float64 { return left + pw*t/total }
 	y := func(v float64) float64 { return top + ph*(1-v/maxV) }
