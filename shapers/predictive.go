@@ -218,6 +218,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 	}
 	hi := math.Max(peak, prev)*4 + 1
 	safe, binding, pred := math.Inf(1), "", ""
+	var bindIns []Intent // the deployment intents behind the binding metric's safe rate
 	identified := false
 	for _, m := range names {
 		mod := pr.models[m]
@@ -233,7 +234,12 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		if _, _, _, _, ok := mod.Fit(); ok {
 			identified = true
 		}
-		r, ok := predictors.LineSafeRate(mod, eff, pr.z, floor, hi)
+		// Deployment intents: the metric after At is predicted × Change, so
+		// the rate is safe under the limit ÷ Change for the whole horizon.
+		// Kept until the readings after At have reached the model (the lag
+		// and two ticks), or the old fit would let the rate climb back.
+		fac, ins := deployFactor(s.Intents, m, s.Now-lagDur-2*interval, s.Now+pr.horizon)
+		r, ok := predictors.LineSafeRate(mod, eff/fac, pr.z, floor, hi)
 		if !ok {
 			continue
 		}
@@ -242,6 +248,10 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			mean, up, _ := mod.Predict(in.Rate, pr.z, floor)
 			pred = fmt.Sprintf("%s %.3g (band ≤%.3g) at the planned %s rps; safe rate %s rps; lag %s",
 				m, mean, up, fmtRate(in.Rate), fmtRate(r), lagDur)
+			bindIns = ins
+			if len(ins) > 0 {
+				pred += fmt.Sprintf("; after %s: %.3g (band ≤%.3g)", describeIntents(ins), mean*fac, up*fac)
+			}
 		}
 	}
 
@@ -251,6 +261,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 	// any reading over its limit — against the rate that caused it, so an
 	// overshoot the model already corrected is not cut twice.
 	guard, guardBy := math.Inf(1), ""
+	var guardIns []Intent
 	for _, m := range names {
 		x, ok := xs[m]
 		if !ok || x <= 0 {
@@ -272,11 +283,15 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			ratio = math.Sqrt(ratio)
 		}
 		g := x * math.Max(ratio, 0.5)
+		fac, ins := deployFactor(s.Intents, m, s.Now-lagDur-2*interval, s.Now+pr.horizon)
+		if fac > 1 {
+			g /= fac // a deployment ahead (or not yet in the readings): the reading × Change must fit too
+		}
 		if y > lim && !first {
 			g = math.Min(g, prev) // never raise the rate while a reading is over its limit
 		}
 		if g < guard {
-			guard, guardBy = g, m
+			guard, guardBy, guardIns = g, m, ins
 		}
 	}
 
@@ -306,6 +321,9 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		target = safe
 		d.Contention = binding
 		why = append(why, fmt.Sprintf("%s binds: predicted to reach %.3g at %s rps", binding, env[binding], fmtRate(safe)))
+		if len(bindIns) > 0 {
+			why[len(why)-1] += " after " + describeIntents(bindIns)
+		}
 	case !identified:
 		why = append(why, "probing: the load-response is not learnt yet")
 		if len(xs) == 0 && !farBelow(s, env, 0.5) {
@@ -319,6 +337,9 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		target = guard
 		d.Contention = guardBy
 		why = append(why, fmt.Sprintf("%s reading bounds the rate at %s rps", guardBy, fmtRate(guard)))
+		if len(guardIns) > 0 {
+			why[len(why)-1] += " after " + describeIntents(guardIns)
+		}
 	}
 	if !first {
 		up := prev*(1+pr.maxStep) + pr.minStep*peak
@@ -333,6 +354,9 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 	if binding != "" && s.Phase.Planned != nil {
 		if at, ok := reachTime(s, safe, pr.horizon); ok && at > 0 {
 			why = append(why, fmt.Sprintf("the planned rate would reach the %s limit in %s", binding, at))
+			if g := upcomingGrowth(s, at); len(g) > 0 {
+				why[len(why)-1] += " (with " + describeIntents(g) + ")"
+			}
 		}
 	}
 	d.Reason = strings.Join(why, "; ")
@@ -351,11 +375,22 @@ func reachTime(s *Snapshot, rate float64, horizon time.Duration) (time.Duration,
 		if s.Phase.Duration > 0 && e > s.Phase.Duration {
 			break
 		}
-		if s.Phase.PlannedAt(e) > rate {
+		if s.Phase.PlannedAt(e)*growthAt(s.Intents, s.Now, s.Now+ahead) > rate {
 			return ahead, true
 		}
 	}
 	return 0, false
+}
+
+// upcomingGrowth are the growth intents taking effect within ahead of now.
+func upcomingGrowth(s *Snapshot, ahead time.Duration) []Intent {
+	var out []Intent
+	for _, in := range sortedByAt(s.Intents) {
+		if in.Kind == "growth" && in.upcoming(s.Now, ahead) {
+			out = append(out, in)
+		}
+	}
+	return out
 }
 
 // farBelow reports whether every envelope metric has a fresh reading at

@@ -115,6 +115,12 @@ type Snapshot struct {
 	Anomalies []Anomaly
 	// Envelope is the plan's envelope (the first one) for shapers without their own.
 	Envelope Limits
+	// Intents are the plan's intent blocks, times as run-time offsets (the
+	// clock of Now). Shapers look ahead with those still to come (At > Now):
+	// a deployment multiplies its metric's predicted value after At, a
+	// growth the planned rate after At. Growth already in force is part of
+	// the planned rate the runtime hands over, when the runtime applies it.
+	Intents []Intent
 
 	// Previous are the decisions of the previous tick, in chain order.
 	Previous []Decision

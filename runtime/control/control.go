@@ -55,6 +55,7 @@ type Loop struct {
 	windows map[string]time.Duration // "target/metric" -> the span a reading averages over
 
 	forecasters []*forecaster
+	intents     []shapers.Intent // the plan's intent blocks, for Snapshot.Intents
 	detectors   []*detector
 
 	safe      safeState
@@ -130,6 +131,7 @@ func New(plan *lang.Plan, o Options) (*Loop, error) {
 	}
 	l.safe.need, l.safe.seen = l.envelopeNeeds(), map[string]bool{}
 	l.forecasters = newForecasters(plan, l.tick)
+	l.intents = dryrun.Intents(plan)
 	l.detectors = newDetectors(l.env)
 	l.coll = o.Collector
 	if l.coll == nil {
@@ -210,7 +212,7 @@ func (l *Loop) Control(ti engine.TickInfo, in shapers.Instruction) shapers.Instr
 	snap := &shapers.Snapshot{Tick: ti.Tick, Now: ti.Elapsed, Interval: l.tick, MaxRate: l.plan.Settings.MaxRate, Envelope: l.env,
 		Phase: shapers.PhaseInfo{Name: ph.Name, Elapsed: ti.PhaseElapsed, Duration: ph.Duration, PlannedRate: ti.PlannedRate,
 			MaxRate: ph.MaxRate, Warmup: ph.Warmup, Chaos: chaosPlans(ph)},
-		Targets: map[string]map[string]shapers.Metric{}}
+		Targets: map[string]map[string]shapers.Metric{}, Intents: l.intents}
 	if ph.Rate != nil && ph.Concurrency == 0 {
 		snap.Phase.Planned = func(e time.Duration) float64 { return ph.Rate.At(e, ph.Duration) }
 	}

@@ -56,10 +56,21 @@ func newForecasters(plan *lang.Plan, tick time.Duration) []*forecaster {
 	return out
 }
 
-// observe takes this tick's reading (NaN when stale) and returns the
+// observe is observeAt without intents.
+func (f *forecaster) observe(y float64, tick time.Duration) (shapers.Prediction, bool) {
+	return f.observeAt(y, tick, 0, nil)
+}
+
+// observeAt takes this tick's reading (NaN when stale) and returns the
 // forecast over the horizon: the point forecast at the horizon and the
 // widest band on the way there.
-func (f *forecaster) observe(y float64, tick time.Duration) (shapers.Prediction, bool) {
+//
+// Deployment intents for the metric (or for every metric) whose At falls
+// after now scale the forecast points from At on by their Change, value
+// and band, as the dry-run's simulated target changes at At. Intents at or
+// before now are left to the model, which has seen (or will see) the
+// readings after them.
+func (f *forecaster) observeAt(y float64, tick, now time.Duration, intents []shapers.Intent) (shapers.Prediction, bool) {
 	f.ys = append(f.ys, y)
 	if len(f.ys) > f.history {
 		f.ys = f.ys[len(f.ys)-f.history:]
@@ -91,6 +102,7 @@ func (f *forecaster) observe(y float64, tick time.Duration) (shapers.Prediction,
 	if len(fc.Mean) == 0 {
 		return shapers.Prediction{}, false
 	}
+	applyDeploys(&fc, f.metric, now, tick, intents)
 	p := shapers.Prediction{Metric: f.metric, Model: f.model.Name(), Horizon: time.Duration(f.horizon) * tick,
 		Value: fc.Mean[len(fc.Mean)-1], Lower: math.Inf(1), Upper: math.Inf(-1)}
 	for i := range fc.Mean {
@@ -124,7 +136,7 @@ func (l *Loop) predict(snap *shapers.Snapshot) {
 		if m, ok := snap.Targets[f.target][f.metric]; ok && !m.Stale {
 			y = m.Value
 		}
-		if p, ok := f.observe(y, l.tick); ok {
+		if p, ok := f.observeAt(y, l.tick, snap.Now, snap.Intents); ok {
 			if snap.Predictions == nil {
 				snap.Predictions = map[string]shapers.Prediction{}
 			}

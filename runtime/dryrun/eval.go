@@ -293,6 +293,7 @@ func realRun(ctx context.Context, plan *lang.Plan, tb *testbed.Server, store *hi
 	}
 	classes := requestClasses(plan)
 	env := firstEnvelope(plan)
+	intents := Intents(plan)
 	tick := plan.Settings.Tick
 	if tick <= 0 {
 		tick = time.Second
@@ -328,7 +329,7 @@ func realRun(ctx context.Context, plan *lang.Plan, tb *testbed.Server, store *hi
 		ph := ti.Phase
 		snap := &shapers.Snapshot{Tick: ti.Tick, Now: ti.Elapsed, Interval: tick, MaxRate: plan.Settings.MaxRate, Envelope: env, Metrics: readings,
 			Phase: shapers.PhaseInfo{Name: ph.Name, Elapsed: ti.PhaseElapsed, Duration: ph.Duration, PlannedRate: ti.PlannedRate, MaxRate: ph.MaxRate,
-				Warmup: ph.Warmup, Planned: func(el time.Duration) float64 { return plannedRate(plan, ph, ph.Start+el, el) }}}
+				Warmup: ph.Warmup, Planned: lookahead(plan, ph, ti.Elapsed)}, Intents: intents}
 		out, _ := chain.Run(snap, in)
 		return out
 	})

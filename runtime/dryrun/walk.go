@@ -35,6 +35,7 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, wind
 	var recorded []Tick
 	classes := requestClasses(plan)
 	env := firstEnvelope(plan)
+	intents := Intents(plan)
 	var chain *shapers.Chain
 	tickNo := 0
 	for i, ph := range plan.Phases {
@@ -77,7 +78,7 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, wind
 			if chain != nil {
 				snap := &shapers.Snapshot{Tick: tickNo, Now: now, Interval: tick, MaxRate: plan.Settings.MaxRate, Envelope: env,
 					Phase: shapers.PhaseInfo{Name: ph.Name, Elapsed: el, Duration: ph.Duration, PlannedRate: planned,
-						MaxRate: ph.MaxRate, Warmup: ph.Warmup, Chaos: chaosPlan, Planned: plannedAt}}
+						MaxRate: ph.MaxRate, Warmup: ph.Warmup, Chaos: chaosPlan, Planned: lookahead(plan, ph, now)}, Intents: intents}
 				if have {
 					snap.Metrics = readings(last, windowOf)
 					if len(plan.Targets) > 0 {
@@ -122,8 +123,16 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, wind
 	return res
 }
 
+// lookahead is the planned rate a shaper looks ahead at from run time now:
+// the rate shape with the growth intents in force at now (and chaos
+// spikes). Growth still to come reaches shapers as Snapshot.Intents, which
+// they apply themselves, as in a run.
+func lookahead(plan *lang.Plan, ph *lang.Phase, now time.Duration) func(time.Duration) float64 {
+	return func(el time.Duration) float64 { return plannedRate(plan, ph, now, el) }
+}
+
 // plannedRate is the plan's rate at elapsed into phase ph (run time at):
-// the rate shape, then growth intents and chaos spikes.
+// the rate shape, then growth intents in force at run time at, and chaos spikes.
 func plannedRate(plan *lang.Plan, ph *lang.Phase, at, elapsed time.Duration) float64 {
 	if ph.Rate == nil {
 		return 0
