@@ -11,7 +11,7 @@ import (
 // planned rate; at tick deployAt each request starts to cost change times as
 // much CPU. It returns the rate sent per tick, the ticks with the true cpu
 // over the envelope, and the decisions' prediction texts.
-func deployRun(t *testing.T, intents []Intent, deployAt int, change, planned float64, ticks int) (rates []float64, over []int, preds []string) {
+func deployRun(t *testing.T, intents []Intent, deployAt int, change float64, plan func(int) float64, ticks int) (rates []float64, over []int, preds []string) {
 	t.Helper()
 	env := Limits{"cpu": 0.8}
 	sh, err := New(Config{Name: "p", Strategy: "predictive_rate_limit", Envelope: env, Tick: time.Second})
@@ -24,6 +24,7 @@ func deployRun(t *testing.T, intents []Intent, deployAt int, change, planned flo
 		if i == deployAt {
 			p.capacity /= change // the load-dependent part of cpu × change
 		}
+		planned := plan(i)
 		s := &Snapshot{Tick: i, Now: time.Duration(i) * time.Second, Interval: time.Second, Envelope: env, Intents: intents,
 			Phase:   PhaseInfo{Name: "p", Elapsed: time.Duration(i) * time.Second, Duration: time.Duration(ticks) * time.Second, PlannedRate: planned},
 			Metrics: map[string]Metric{"cpu": p.reading(i)}}
@@ -49,8 +50,9 @@ func deployRun(t *testing.T, intents []Intent, deployAt int, change, planned flo
 func TestPredictiveLowersRateBeforeDeployment(t *testing.T) {
 	const at, change, planned, ticks = 60, 1.5, 650.0, 120
 	intents := []Intent{{Name: "v2", Kind: "deployment", At: at * time.Second, Metric: "cpu", Factor: change}}
-	plain, overPlain, _ := deployRun(t, nil, at, change, planned, ticks)
-	with, overWith, preds := deployRun(t, intents, at, change, planned, ticks)
+	flat := func(int) float64 { return planned }
+	plain, overPlain, _ := deployRun(t, nil, at, change, flat, ticks)
+	with, overWith, preds := deployRun(t, intents, at, change, flat, ticks)
 	// Safe after the deployment: (0.8 − 0.05)·1000/1.5 = 500 rps.
 	if with[at-1] >= 0.85*plain[at-1] || with[at-1] > 520 {
 		t.Errorf("rate at %ds: %.0f with the intent, %.0f without: not lowered before the deployment", at-1, with[at-1], plain[at-1])
@@ -69,7 +71,28 @@ func TestPredictiveLowersRateBeforeDeployment(t *testing.T) {
 	if !strings.Contains(preds[at-5], `after deployment "v2" at 1m0s (cpu ×1.5)`) {
 		t.Errorf("decision before the deployment does not name the intent: %q", preds[at-5])
 	}
-	t.Logf("rate at %d s: %.0f with, %.0f without; over with %v, without %v", at-1, with[at-1], plain[at-1], overWith, overPlain)
+	t.Logf("rate at %d s: %.0f with, %.0f without; over with %v, without %v; at %d s: %s", at-1, with[at-1], plain[at-1], overWith, overPlain, at-5, preds[at-5])
+}
+
+// The same with a ramp, so the load-response fit is identified before the
+// deployment: the fit's safe rate is lowered, and the prediction names the
+// intent.
+func TestPredictiveFitLowersRateBeforeDeployment(t *testing.T) {
+	const at, change, ticks = 60, 1.5, 120
+	intents := []Intent{{Name: "v2", Kind: "deployment", At: at * time.Second, Metric: "cpu", Factor: change}}
+	plan := ramp(200, 700, 40)
+	plain, overPlain, _ := deployRun(t, nil, at, change, plan, ticks)
+	with, overWith, preds := deployRun(t, intents, at, change, plan, ticks)
+	if with[at-1] >= 0.85*plain[at-1] || with[at-1] > 520 {
+		t.Errorf("rate at %ds: %.0f with the intent, %.0f without", at-1, with[at-1], plain[at-1])
+	}
+	if len(overPlain) == 0 || len(overWith) >= len(overPlain) {
+		t.Errorf("over the envelope at ticks %v with the intent, %v without", overWith, overPlain)
+	}
+	if !strings.Contains(preds[at-5], `safe rate`) || !strings.Contains(preds[at-5], `; after deployment "v2" at 1m0s (cpu ×1.5): `) {
+		t.Errorf("prediction before the deployment: %q", preds[at-5])
+	}
+	t.Logf("rate at %d s: %.0f with, %.0f without; over with %v, without %v; at %d s: %s", at-1, with[at-1], plain[at-1], overWith, overPlain, at-5, preds[at-5])
 }
 
 func TestDeployFactorAndGrowth(t *testing.T) {
