@@ -288,11 +288,15 @@ func deployRange(r *EnvelopeRequest, metric string) (lo, hi float64) {
 
 // LineSafeRate is the envelope inversion for a ResponseLine: the largest
 // rate in [0, hi] whose upper bound (Predict with z and floor) stays at or
-// under limit, found by bisection to a millionth of hi. The line's upper
-// bound grows with the rate once its slope is positive, so bisection finds
-// the one crossing. It returns hi when even hi stays under the limit and 0
-// when the bound at rate 0 is already over it. ok is false when the line is
-// not identified or the metric does not grow with load (it does not bind).
+// under limit, found by bisection to a millionth of hi. The bound is the
+// line plus a band that widens away from the rates the line was fitted on
+// (convex in the rate, so the rates under the limit are one interval):
+// the search starts inside that interval — at the fitted rates' mean, or
+// at 0 — and bisects towards hi, so a band that only bulges over the limit
+// far below the data (pairs in a narrow band of rates) does not turn the
+// answer into 0. It returns hi when even hi stays under the limit and 0
+// when no rate does. ok is false when the line is not identified or the
+// metric does not grow with load (it does not bind).
 //
 // It is what predictive_rate_limit and capacity_search run for each metric
 // every tick; ComputeEnvelope is the richer calculation over LoadResponse
@@ -304,14 +308,19 @@ func LineSafeRate(m *ResponseLine, limit, z, floor, hi float64) (float64, bool) 
 	}
 	over := func(x float64) bool {
 		_, up, _ := m.Predict(x, z, floor)
-		return up > limit
+		return !(up <= limit)
 	}
-	if over(0) {
-		return 0, true
-	}
-	lo := 0.0
 	if !over(hi) {
 		return hi, true
+	}
+	// A rate under the limit to search up from: the data's centre, where
+	// the band is narrowest, else 0 (the interval lies below the centre).
+	lo := math.Min(math.Max(m.sx/m.w, 0), hi)
+	if over(lo) {
+		if over(0) {
+			return 0, true
+		}
+		hi, lo = lo, 0
 	}
 	for i := 0; i < 50 && hi-lo > 1e-6*math.Max(hi, 1); i++ {
 		mid := (lo + hi) / 2

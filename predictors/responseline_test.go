@@ -190,3 +190,35 @@ func TestResidualTrendForecastsALine(t *testing.T) {
 		t.Fatalf("forecast %v, want %v", f, 0.001*309)
 	}
 }
+
+// Pairs in a narrow band of rates (340–380 rps) with noise: the band
+// bulges far above the limit at rate 0, far below the data, yet the rates
+// the line was fitted on read under the limit. The inversion must answer
+// near the data, not 0.
+func TestLineSafeRateNarrowNoisyPairs(t *testing.T) {
+	m := NewResponseLine(0.98, false)
+	xs := []float64{340, 372, 355, 380, 348, 366, 359, 377, 343, 369}
+	noise := []float64{0.05, -0.06, 0.04, 0.06, -0.05, 0.02, 0.06, -0.04, -0.06, 0.05}
+	for i, x := range xs {
+		m.Observe(x, x/600+noise[i])
+	}
+	_, up0, _ := m.Predict(0, 2, 0.008)
+	_, upMid, _ := m.Predict(360, 2, 0.008)
+	if !(up0 > 0.8 && upMid < 0.8) {
+		t.Fatalf("the case needs a band over the limit at 0 (%.3f) and under it at the data (%.3f)", up0, upMid)
+	}
+	r, ok := LineSafeRate(m, 0.8, 2, 0.008, 4000)
+	if !ok {
+		t.Fatal("line not identified")
+	}
+	if r < 360 {
+		t.Errorf("safe rate %.1f rps, though the band at 360 rps is %.3f, under the limit", r, upMid)
+	}
+	if _, up, _ := m.Predict(r, 2, 0.008); up > 0.8+1e-9 {
+		t.Errorf("safe rate %.1f rps has its band at %.3f, over the limit", r, up)
+	}
+	// No rate under the limit at all: 0.
+	if r, ok := LineSafeRate(m, 0.1, 2, 0.008, 4000); !ok || r != 0 {
+		t.Errorf("limit under every rate's band: got %.1f, %v; want 0, true", r, ok)
+	}
+}

@@ -220,6 +220,19 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 	safe, binding, pred := math.Inf(1), "", ""
 	var bindIns []Intent // the deployment intents behind the binding metric's safe rate
 	identified := false
+	// Evidence: the highest recent rate each metric's readings were
+	// comfortably under its limit at. A line whose safe rate is well below
+	// it contradicts what was seen (a steep line through noisy pairs in a
+	// narrow band of rates): it is not trusted, and that metric is guarded
+	// by the model-free bound as before the fit was identified.
+	evid := map[string]float64{}
+	contra := map[string]bool{}
+	maxFac := 1.0 // the largest deployment factor ahead: the evidence is of the system before it
+	for _, m := range names {
+		if e, ok := pr.evidence(m, env[m], lagD, lagW); ok {
+			evid[m] = e
+		}
+	}
 	for _, m := range names {
 		mod := pr.models[m]
 		if mod == nil {
@@ -231,15 +244,25 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		if !mod.Inverse() {
 			eff -= math.Max(0, pr.drift[m].Forecast(float64(lagD)))
 		}
-		if _, _, _, _, ok := mod.Fit(); ok {
-			identified = true
-		}
 		// Deployment intents: the metric after At is predicted × Change, so
 		// the rate is safe under the limit ÷ Change for the whole horizon.
 		// Kept until the readings after At have reached the model (the lag
 		// and two ticks), or the old fit would let the rate climb back.
 		fac, ins := deployFactor(s.Intents, m, s.Now-lagDur-2*interval, s.Now+pr.horizon)
-		r, ok := predictors.LineSafeRate(mod, eff/fac, pr.z, floor, hi)
+		maxFac = math.Max(maxFac, fac)
+		// The evidence is of the system as it is: the contradiction check
+		// is on the line as fitted, before any deployment ahead.
+		r, ok := predictors.LineSafeRate(mod, eff, pr.z, floor, hi)
+		if ok && r < evidenceDiscount*evid[m] {
+			contra[m] = true
+			continue
+		}
+		if _, _, _, _, fitted := mod.Fit(); fitted {
+			identified = true
+		}
+		if fac != 1 {
+			r, ok = predictors.LineSafeRate(mod, eff/fac, pr.z, floor, hi)
+		}
 		if !ok {
 			continue
 		}
@@ -270,7 +293,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		lim := env[m]
 		ys := pr.ys[m]
 		y := ys[len(ys)-1]
-		if identified && !pr.reactive && y <= lim {
+		if identified && !pr.reactive && y <= lim && !contra[m] {
 			continue
 		}
 		// Keep the band's floor as margin, or more when the readings are
@@ -333,12 +356,29 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			target = math.Min(target, prev)
 		}
 	}
+	// Evidence floor: a line or the reactive rule never sends far below
+	// the highest recent rate at which every metric read comfortably under
+	// its limit (a reading over a limit withdraws the evidence before it).
+	// The model-free bound below may still cut under it: it scales a
+	// reading to its limit, so it never collapses, and it answers the
+	// readings themselves.
+	if ev, ok := evidenceFloor(names, evid); ok && !first {
+		if fl := math.Min(evidenceDiscount*ev/maxFac, in.Rate); target < fl {
+			target = fl
+			why = append(why, fmt.Sprintf("evidence floor: readings at %s rps were under every limit", fmtRate(ev)))
+		}
+	}
 	if guard < target {
 		target = guard
 		d.Contention = guardBy
 		why = append(why, fmt.Sprintf("%s reading bounds the rate at %s rps", guardBy, fmtRate(guard)))
 		if len(guardIns) > 0 {
 			why[len(why)-1] += " after " + describeIntents(guardIns)
+		}
+	}
+	for _, m := range names {
+		if contra[m] {
+			why = append(why, fmt.Sprintf("the %s line contradicts readings under its limit at %s rps: not trusted", m, fmtRate(evid[m])))
 		}
 	}
 	if !first {
@@ -361,6 +401,56 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 	}
 	d.Reason = strings.Join(why, "; ")
 	return out, d, nil
+}
+
+// evidenceTicks is how far back the evidence floor looks; evidenceUnder is
+// "comfortably under" a limit; evidenceDiscount is the floor's share of
+// the rate seen there.
+const (
+	evidenceTicks    = 30
+	evidenceUnder    = 0.9
+	evidenceDiscount = 0.9
+)
+
+// evidence is the highest rate behind the last evidenceTicks readings of m
+// (the lowest rate sent over the span each may describe) that were at most evidenceUnder of its limit, since its
+// last reading over the limit; ok is false with no such reading.
+func (pr *predictive) evidence(m string, lim float64, lagD, lagW int) (float64, bool) {
+	ys := pr.ys[m]
+	best, ok := 0.0, false
+	for k := len(ys) - 1; k >= 0 && k >= len(ys)-evidenceTicks; k-- {
+		// The lowest rate sent over the span the reading may describe
+		// (the aligned window, a tick wider each side, up to the reading):
+		// the lag estimate can be off, and the evidence must not be.
+		x, y := math.Inf(1), ys[k]
+		for i := max(k-lagD-lagW, 0); i <= k; i++ {
+			x = math.Min(x, pr.sentPrev[i])
+		}
+		if math.IsNaN(x) || math.IsInf(x, 1) || math.IsNaN(y) || k-lagD-lagW < 0 {
+			continue
+		}
+		if y > lim {
+			// Over the limit: what was seen before it no longer holds
+			// (the target may have changed); only later readings count.
+			break
+		} else if y <= evidenceUnder*lim && x > best {
+			best, ok = x, true
+		}
+	}
+	return best, ok
+}
+
+// evidenceFloor is the lowest evidence over the metrics that have readings
+// in the window (every one of them was under its limit there); a metric
+// with readings but none comfortably under leaves no floor.
+func evidenceFloor(names []string, evid map[string]float64) (float64, bool) {
+	fl, ok := math.Inf(1), false
+	for _, m := range names {
+		if e, has := evid[m]; has {
+			fl, ok = math.Min(fl, e), true
+		}
+	}
+	return fl, ok && fl > 0
 }
 
 // historyTicks is how many ticks of rates and readings the shaper keeps.
