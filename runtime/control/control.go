@@ -113,24 +113,11 @@ func New(plan *lang.Plan, o Options) (*Loop, error) {
 	if l.budget <= 0 {
 		l.budget = l.tick / 2
 	}
-	// A shaper block named by several phases is one shaper for the whole
-	// run: its learnt models (a load-response line, a lag) carry over, so
-	// a hold after a ramp does not start learning again from nothing.
-	built := map[string]shapers.Link{}
-	for _, ph := range plan.Phases {
-		ls, err := dryrun.Links(plan, ph)
-		if err != nil {
-			return nil, fmt.Errorf("phase %q: %w", ph.Name, err)
-		}
-		for i, lk := range ls {
-			if prev, ok := built[lk.Name]; ok && prev.Strategy == lk.Strategy {
-				ls[i].Shaper = prev.Shaper
-			} else {
-				built[lk.Name] = lk
-			}
-		}
-		l.links = append(l.links, ls)
+	links, err := dryrun.PhaseLinks(plan, nil)
+	if err != nil {
+		return nil, err
 	}
+	l.links = links
 	for _, r := range plan.Requests {
 		l.classes = append(l.classes, shapers.RequestClass{Name: r.Name, Priority: r.Priority, Weight: r.Weight})
 	}

@@ -153,3 +153,31 @@ func ctyToGo(v cty.Value) (any, error) {
 	}
 	return nil, fmt.Errorf("unsupported value of type %s", t.FriendlyName())
 }
+
+// PhaseLinks builds every phase's chain with build (Links when nil). A
+// shaper block named by several phases is one shaper for the whole run: its
+// learnt models (a load-response line, a lag) carry over, so a hold after a
+// ramp does not start learning again from nothing. Runs, dry-runs and the
+// evaluation all build their chains here, so they agree.
+func PhaseLinks(plan *lang.Plan, build func(*lang.Plan, *lang.Phase) ([]shapers.Link, error)) ([][]shapers.Link, error) {
+	if build == nil {
+		build = Links
+	}
+	built := map[string]shapers.Link{}
+	out := make([][]shapers.Link, len(plan.Phases))
+	for i, ph := range plan.Phases {
+		ls, err := build(plan, ph)
+		if err != nil {
+			return nil, fmt.Errorf("phase %q: %w", ph.Name, err)
+		}
+		for j, lk := range ls {
+			if prev, ok := built[lk.Name]; ok && prev.Strategy == lk.Strategy {
+				ls[j].Shaper = prev.Shaper
+			} else {
+				built[lk.Name] = lk
+			}
+		}
+		out[i] = ls
+	}
+	return out, nil
+}

@@ -55,13 +55,9 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 			rep.Notes = append(rep.Notes, "shaper parameters the strategy does not take (not used): "+strings.Join(un, ", "))
 		}
 	}
-	links := make([][]shapers.Link, len(plan.Phases))
-	for i, ph := range plan.Phases {
-		l, err := build(plan, ph)
-		if err != nil {
-			return nil, fmt.Errorf("phase %q: %w", ph.Name, err)
-		}
-		links[i] = l
+	links, err := PhaseLinks(plan, build)
+	if err != nil {
+		return nil, err
 	}
 	lag := func(metric string) time.Duration {
 		if metric == "cpu" {

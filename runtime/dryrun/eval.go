@@ -283,13 +283,9 @@ func WriteEvalTable(w io.Writer, res *EvalResult) error {
 // engine's control loop, reading the testbed's utilisation each tick, and
 // records the run into store when it is not nil.
 func realRun(ctx context.Context, plan *lang.Plan, tb *testbed.Server, store *history.Store) ([]evalTick, error) {
-	links := make([][]shapers.Link, len(plan.Phases))
-	for i, ph := range plan.Phases {
-		l, err := Links(plan, ph)
-		if err != nil {
-			return nil, err
-		}
-		links[i] = l
+	links, err := PhaseLinks(plan, nil)
+	if err != nil {
+		return nil, err
 	}
 	classes := requestClasses(plan)
 	env := firstEnvelope(plan)
