@@ -3,7 +3,9 @@ package history
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -93,7 +95,7 @@ func (s *Store) WriteShow(w io.Writer, id int) error {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SERIES\tCOUNT\tMIN\tMEAN\tP95\tMAX\tLAST\tSTALE")
-		for _, k := range sortedKeys(sum.Series) {
+		for _, k := range slices.Sorted(maps.Keys(sum.Series)) {
 			st := sum.Series[k]
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\n", k, st.Count, num(st.Min), num(st.Mean), num(st.P95), num(st.Max), num(st.Last), sum.StaleTicks[k])
 		}
@@ -106,15 +108,6 @@ func (s *Store) WriteShow(w io.Writer, id int) error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // num prints a figure compactly but without losing small values.
@@ -202,7 +195,7 @@ func (s *Store) WriteDiff(w io.Writer, idA, idB int) error {
 	for k := range sb.Series {
 		keys[k] = true
 	}
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		row(k, sa.Series[k], sb.Series[k])
 	}
 	tw.Flush()
