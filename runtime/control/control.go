@@ -24,6 +24,7 @@ import (
 	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/history"
 	"github.com/loadshaper/loadshaper/runtime/metrics"
+	"github.com/loadshaper/loadshaper/runtime/prediction"
 	"github.com/loadshaper/loadshaper/shapers"
 )
 
@@ -54,9 +55,8 @@ type Loop struct {
 	budget  time.Duration
 	windows map[string]time.Duration // "target/metric" -> the span a reading averages over
 
-	forecasters []*forecaster
+	predictions *prediction.Set
 	intents     []shapers.Intent // the plan's intent blocks, for Snapshot.Intents
-	detectors   []*detector
 
 	safe      safeState
 	chain     *shapers.Chain
@@ -128,9 +128,8 @@ func New(plan *lang.Plan, o Options) (*Loop, error) {
 		}
 	}
 	l.safe.need, l.safe.seen = l.envelopeNeeds(), map[string]bool{}
-	l.forecasters = newForecasters(plan, l.tick)
 	l.intents = dryrun.Intents(plan)
-	l.detectors = newDetectors(l.env)
+	l.predictions = prediction.New(plan, l.tick, l.env)
 	l.coll = o.Collector
 	if l.coll == nil {
 		c, err := metrics.NewCollector(plan)
@@ -228,7 +227,7 @@ func (l *Loop) Control(ti engine.TickInfo, in shapers.Instruction) shapers.Instr
 			snap.Metrics = m
 		}
 	}
-	l.predict(snap)
+	l.predictions.Fill(snap)
 	out, ds := l.chain.Run(snap, in)
 	out, ds = l.safeMode(ti, out, ds)
 	if out.EndPhase && out.EndReason == "" {

@@ -12,7 +12,6 @@ import (
 	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/history"
 	"github.com/loadshaper/loadshaper/runtime/testbed"
-	"github.com/loadshaper/loadshaper/shapers"
 	"github.com/loadshaper/loadshaper/stdlib"
 )
 
@@ -102,20 +101,3 @@ func TestLoopDrivesARealRun(t *testing.T) {
 	t.Logf("\n%s", out.String())
 }
 
-func TestForecasterPredicts(t *testing.T) {
-	f := newForecasters(&lang.Plan{Targets: []*lang.Target{{Name: "a"}},
-		Predictors: []*lang.Predictor{{Metric: "cpu", Model: "holt", Horizon: 10 * time.Second, History: time.Minute},
-			{Metric: "cpu", Model: "load_response", Horizon: 10 * time.Second}}}, time.Second)
-	if len(f) != 1 {
-		t.Fatalf("%d forecasters, want 1 (load_response is not a time-series model)", len(f))
-	}
-	var p shapers.Prediction
-	ok := false
-	for i := 0; i < 40; i++ {
-		p, ok = f[0].observe(0.2+0.01*float64(i), time.Second)
-	}
-	// A steady climb of 0.01 per second, last 0.59: ten seconds on, 0.69.
-	if !ok || p.Value < 0.66 || p.Value > 0.72 || p.Upper < p.Value || p.Horizon != 10*time.Second {
-		t.Errorf("prediction %+v ok %v", p, ok)
-	}
-}

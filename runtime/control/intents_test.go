@@ -1,7 +1,6 @@
 package control
 
 import (
-	"math"
 	"testing"
 	"time"
 
@@ -9,52 +8,6 @@ import (
 	"github.com/loadshaper/loadshaper/runtime/dryrun"
 	"github.com/loadshaper/loadshaper/shapers"
 )
-
-// A deployment intent inside the forecast's horizon scales the prediction
-// (value and band) after At; one outside the horizon, one already past, or
-// one for another metric changes nothing.
-func TestPredictionsScaledAfterDeployment(t *testing.T) {
-	plan := &lang.Plan{Targets: []*lang.Target{{Name: "a"}},
-		Predictors: []*lang.Predictor{{Metric: "cpu", Model: "holt", Horizon: 10 * time.Second, History: time.Minute}}}
-	run := func(intents []shapers.Intent) shapers.Prediction {
-		f := newForecasters(plan, time.Second)[0]
-		var p shapers.Prediction
-		ok := false
-		for i := 0; i < 40; i++ {
-			p, ok = f.observeAt(0.2+0.01*float64(i)+0.003*math.Sin(float64(i)), time.Second, time.Duration(i)*time.Second, intents)
-		}
-		if !ok {
-			t.Fatal("no prediction")
-		}
-		return p
-	}
-	base := run(nil)
-	// The last reading is at 39 s; the horizon reaches 49 s.
-	deploy := func(at time.Duration, metric string) []shapers.Intent {
-		return []shapers.Intent{{Name: "v2", Kind: "deployment", At: at, Metric: metric, Factor: 1.5}}
-	}
-	got := run(deploy(45*time.Second, "cpu"))
-	if math.Abs(got.Value-1.5*base.Value) > 1e-9 || math.Abs(got.Upper-1.5*base.Upper) > 1e-9 {
-		t.Errorf("with a deployment ×1.5 at 45 s: value %v upper %v, want 1.5 × %v, %v", got.Value, got.Upper, base.Value, base.Upper)
-	}
-	if got.Lower != base.Lower {
-		// The band's lowest point is before At (the first steps), unscaled.
-		t.Errorf("lower bound %v, want the unscaled %v", got.Lower, base.Lower)
-	}
-	for name, ins := range map[string][]shapers.Intent{
-		"beyond the horizon": deploy(60*time.Second, "cpu"),
-		"already past":       deploy(30*time.Second, "cpu"),
-		"another metric":     deploy(45*time.Second, "memory"),
-		"growth":             {{Name: "g", Kind: "growth", At: 45 * time.Second, Factor: 2}},
-	} {
-		if p := run(ins); p != base {
-			t.Errorf("%s: prediction %+v, want the unscaled %+v", name, p, base)
-		}
-	}
-	if p := run(deploy(45*time.Second, "")); p.Value != got.Value {
-		t.Errorf("a deployment for every metric: %v, want %v", p.Value, got.Value)
-	}
-}
 
 // The plan's intents as the loop and the dry-run hand them to shapers:
 // run-time offsets, the factor by kind, unusable ones left out.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/prediction"
 	"github.com/loadshaper/loadshaper/runtime/simtarget"
 	"github.com/loadshaper/loadshaper/shapers"
 )
@@ -36,6 +37,9 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, wind
 	classes := requestClasses(plan)
 	env := firstEnvelope(plan)
 	intents := Intents(plan)
+	// The predictor blocks' forecasts and the anomaly detectors, as a run
+	// keeps them, so rules that read ctx.predictions act here as they would.
+	preds := prediction.New(plan, tick, env)
 	var chain *shapers.Chain
 	tickNo := 0
 	for i, ph := range plan.Phases {
@@ -85,6 +89,7 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, wind
 						snap.Targets = map[string]map[string]shapers.Metric{plan.Targets[0].Name: snap.Metrics}
 					}
 				}
+				preds.Fill(snap)
 				out, decisions = chain.Run(snap, in)
 				if ph.Concurrency > 0 && out.Concurrency != in.Concurrency {
 					lat := math.Max(last.LatencyMean, 0.001)

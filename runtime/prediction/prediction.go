@@ -1,4 +1,9 @@
-package control
+// Package prediction owns the predictions a run and a dry-run keep every
+// tick: one time-series model per predictor block of the plan (refitted now
+// and then, updated in between, adjusted by deployment intents) and one
+// anomaly detector per envelope metric. It fills Snapshot.Predictions and
+// Snapshot.Anomalies, so runs and dry-runs show shapers the same thing.
+package prediction
 
 import (
 	"math"
@@ -129,8 +134,26 @@ func newDetectors(env shapers.Limits) []*detector {
 	return out
 }
 
-// predict fills the snapshot's predictions and anomalies from this tick's readings.
-func (l *Loop) predict(snap *shapers.Snapshot) {
+// Set is the predictions of one run or dry-run.
+type Set struct {
+	plan        *lang.Plan
+	tick        time.Duration
+	forecasters []*forecaster
+	detectors   []*detector
+}
+
+// New keeps a model per time-series predictor block of plan and an anomaly
+// detector per metric of env, for a control tick of tick.
+func New(plan *lang.Plan, tick time.Duration, env shapers.Limits) *Set {
+	return &Set{plan: plan, tick: tick, forecasters: newForecasters(plan, tick), detectors: newDetectors(env)}
+}
+
+// Fill takes this tick's readings from snap and fills its predictions and
+// anomalies.
+func (l *Set) Fill(snap *shapers.Snapshot) {
+	if l == nil {
+		return
+	}
 	for _, f := range l.forecasters {
 		y := math.NaN()
 		if m, ok := snap.Targets[f.target][f.metric]; ok && !m.Stale {

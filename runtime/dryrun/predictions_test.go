@@ -1,0 +1,64 @@
+package dryrun
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/loadshaper/loadshaper/lang"
+)
+
+// A rule that reads ctx.predictions sees the predictor blocks' forecasts in
+// a dry-run, as it does in a run: without them it would never act here.
+func TestDryRunRulesSeePredictions(t *testing.T) {
+	dir := t.TempDir()
+	plan := `
+target "api" { url = "http://127.0.0.1:8080" }
+envelope "safe" { cpu = 0.8 }
+request "r" { target = target.api }
+predictor "cpu" {
+  metric  = "cpu"
+  model   = "holt"
+  horizon = "10s"
+}
+shaper "rule" { script = "rule.star" }
+phase "ramp" {
+  duration = "60s"
+  rate     = ramp(50, 500)
+  shapers  = [shaper.rule]
+}
+simulate {
+  capacity         = 400
+  cost_per_request = "2.5ms"
+}
+`
+	rule := `
+def shape(ctx):
+    if "cpu" in dir(ctx.predictions):
+        return decision(rate = ctx.rate * 0.99, reason = "forecast upper %.3f" % ctx.predictions.cpu.upper)
+    return None
+`
+	for name, src := range map[string]string{"p.lshcl": plan, "rule.star": rule} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, diags := lang.Load([]string{filepath.Join(dir, "p.lshcl")}, lang.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	r, err := Predict(p, 1, SourceOptions{HistoryPath: filepath.Join(dir, "h.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, s := range r.Shapers {
+		if strings.Contains(s.Reason+s.LastReason, "forecast upper") {
+			seen++
+		}
+	}
+	if seen == 0 {
+		t.Fatalf("the rule never saw ctx.predictions.cpu in the dry-run: %+v", r.Shapers)
+	}
+}
