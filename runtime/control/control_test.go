@@ -100,4 +100,3 @@ func TestLoopDrivesARealRun(t *testing.T) {
 	}
 	t.Logf("\n%s", out.String())
 }
-

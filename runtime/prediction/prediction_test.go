@@ -72,4 +72,3 @@ func TestPredictionsScaledAfterDeployment(t *testing.T) {
 		t.Errorf("a deployment for every metric: %v, want %v", p.Value, got.Value)
 	}
 }
-
