@@ -37,6 +37,7 @@ func TestTestbedScripts(t *testing.T) {
 			}
 			env.Setenv("REPO", wd+"/../..")
 			env.Setenv("HOME", env.WorkDir+"/home")
+			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/home/.local/share")
 			env.Setenv("TESTBED", fast.URL)
 			env.Setenv("TESTBED_SLOW", slow.URL)
 			return nil
@@ -46,6 +47,8 @@ func TestTestbedScripts(t *testing.T) {
 
 // Exit codes are numbers testscript cannot see; check them in-process.
 func TestRunExitCodes(t *testing.T) {
+	// Runs are recorded in the default history file: keep it out of $HOME.
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	fast, err := testbed.Start(testbed.Config{Capacity: 20000, Workers: 64, Cost: time.Microsecond})
 	if err != nil {
 		t.Fatal(err)

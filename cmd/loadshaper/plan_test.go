@@ -11,6 +11,7 @@ import (
 // The exit codes of `plan` are a contract with CI scripts (testscript
 // checks only success or failure, so they are pinned here).
 func TestPlanExitCodes(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	src, err := os.ReadFile("testdata/script/plan.txtar")
 	if err != nil {
 		t.Fatal(err)
