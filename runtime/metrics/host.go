@@ -97,22 +97,10 @@ func (h *Host) Read(ctx context.Context, _ time.Time) (map[string]Sample, error)
 			rd += float64(d.ReadBytes)
 			wr += float64(d.WriteBytes)
 		}
-		r, ok1 := h.rd.next(rd, at)
-		w, ok2 := h.wr.next(wr, at)
-		raw[DiskReadBytes], raw[DiskWriteBytes] = r, w
-		sum := r
-		sum.Value += w.Value
-		sum.Stale = !ok1 || !ok2
-		raw[DiskIO] = sum
+		ratePair(raw, at, &h.rd, &h.wr, rd, wr, DiskReadBytes, DiskWriteBytes, DiskIO)
 	}
 	if rx, tx, err := netDev(ctx, "/proc/net/dev"); err == nil {
-		r, ok1 := h.rx.next(rx, at)
-		t, ok2 := h.tx.next(tx, at)
-		raw[NetRxBytes], raw[NetTxBytes] = r, t
-		sum := r
-		sum.Value += t.Value
-		sum.Stale = !ok1 || !ok2
-		raw[Network] = sum
+		ratePair(raw, at, &h.rx, &h.tx, rx, tx, NetRxBytes, NetTxBytes, Network)
 	}
 	return h.names.apply(raw), nil
 }

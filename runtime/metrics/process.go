@@ -218,27 +218,28 @@ func (p *Process) Read(ctx context.Context, _ time.Time) (map[string]Sample, err
 	}
 	// /proc/<pid>/io is readable only by the process's owner (or root).
 	if io, err := pr.IOCountersWithContext(ctx); err == nil {
-		r, ok1 := p.rd.next(float64(io.ReadBytes), at)
-		w, ok2 := p.wr.next(float64(io.WriteBytes), at)
-		raw[DiskReadBytes], raw[DiskWriteBytes] = r, w
-		sum := r
-		sum.Value += w.Value
-		sum.Stale = !ok1 || !ok2
-		raw[DiskIO] = sum
+		ratePair(raw, at, &p.rd, &p.wr, float64(io.ReadBytes), float64(io.WriteBytes), DiskReadBytes, DiskWriteBytes, DiskIO)
 	}
 	// Network counters per process do not exist on Linux; these are the
 	// process's network namespace (the whole host unless it runs in a
 	// container).
 	if rx, tx, err := netDev(ctx, fmt.Sprintf("/proc/%d/net/dev", pr.Pid)); err == nil {
-		r, ok1 := p.rx.next(rx, at)
-		t, ok2 := p.tx.next(tx, at)
-		raw[NetRxBytes], raw[NetTxBytes] = r, t
-		sum := r
-		sum.Value += t.Value
-		sum.Stale = !ok1 || !ok2
-		raw[Network] = sum
+		ratePair(raw, at, &p.rx, &p.tx, rx, tx, NetRxBytes, NetTxBytes, Network)
 	}
 	return p.names.apply(raw), nil
+}
+
+// ratePair turns two counters (read and written, received and sent) into
+// rates under their own names and their sum under a third; the sum is stale
+// when either rate is.
+func ratePair(raw map[string]Sample, at time.Time, a, b *rate, va, vb float64, nameA, nameB, nameSum string) {
+	ra, okA := a.next(va, at)
+	rb, okB := b.next(vb, at)
+	raw[nameA], raw[nameB] = ra, rb
+	sum := ra
+	sum.Value += rb.Value
+	sum.Stale = !okA || !okB
+	raw[nameSum] = sum
 }
 
 // netDev sums the bytes received and sent over every interface but lo.
