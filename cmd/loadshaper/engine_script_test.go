@@ -31,13 +31,9 @@ func TestTestbedScripts(t *testing.T) {
 		Dir:                 "testdata/script-testbed",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
-			wd, err := os.Getwd()
-			if err != nil {
+			if err := scriptEnv(env); err != nil {
 				return err
 			}
-			env.Setenv("REPO", wd+"/../..")
-			env.Setenv("HOME", env.WorkDir+"/home")
-			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/home/.local/share")
 			env.Setenv("TESTBED", fast.URL)
 			env.Setenv("TESTBED_SLOW", slow.URL)
 			return nil

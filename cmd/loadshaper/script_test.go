@@ -20,16 +20,19 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
-		Setup: func(env *testscript.Env) error {
-			// Scripts find the repository's examples and shared data here.
-			wd, err := os.Getwd()
-			if err != nil {
-				return err
-			}
-			env.Setenv("REPO", wd+"/../..")
-			env.Setenv("HOME", env.WorkDir+"/home")
-			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/home/.local/share")
-			return nil
-		},
+		Setup:               scriptEnv,
 	})
+}
+
+// scriptEnv gives every script $REPO (the repository's examples and shared
+// data) and a home and history of its own.
+func scriptEnv(env *testscript.Env) error {
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	env.Setenv("REPO", wd+"/../..")
+	env.Setenv("HOME", env.WorkDir+"/home")
+	env.Setenv("XDG_DATA_HOME", env.WorkDir+"/home/.local/share")
+	return nil
 }
