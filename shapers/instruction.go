@@ -31,6 +31,10 @@ type Instruction struct {
 	// and the rate is held or lowered for it: "hold" or "lower" and why.
 	// The live view shows it.
 	SafeMode string
+	// Growth names the plan's growth intents in force this tick, already
+	// applied to the planned Rate (or Concurrency) by the runtime:
+	// `growth "sale" ×2`; "" when none is. The live view shows it.
+	Growth string
 }
 
 // ChaosAction is one chaos action in force during a tick.

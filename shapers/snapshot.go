@@ -119,7 +119,8 @@ type Snapshot struct {
 	// clock of Now). Shapers look ahead with those still to come (At > Now):
 	// a deployment multiplies its metric's predicted value after At, a
 	// growth the planned rate after At. Growth already in force is part of
-	// the planned rate the runtime hands over, when the runtime applies it.
+	// the planned rate (PlannedRate and Planned): runs and dry-runs both
+	// multiply the planned load by it.
 	Intents []Intent
 
 	// Previous are the decisions of the previous tick, in chain order.

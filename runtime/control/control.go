@@ -63,6 +63,7 @@ type Loop struct {
 	phase     int
 	readings  metrics.Snapshot
 	decisions []shapers.Decision
+	growth    string // the growth note of the last tick (Instruction.Growth)
 
 	mu  sync.Mutex
 	rep Report
@@ -211,7 +212,13 @@ func (l *Loop) Control(ti engine.TickInfo, in shapers.Instruction) shapers.Instr
 			MaxRate: ph.MaxRate, Warmup: ph.Warmup, Chaos: chaosPlans(ph)},
 		Targets: map[string]map[string]shapers.Metric{}, Intents: l.intents}
 	if ph.Rate != nil && ph.Concurrency == 0 {
-		snap.Phase.Planned = func(e time.Duration) float64 { return ph.Rate.At(e, ph.Duration) }
+		// The growth in force now is part of the planned rate, as in
+		// PlannedRate; growth still to come reaches shapers as Intents.
+		g := ti.Growth
+		if !(g > 0) {
+			g = 1
+		}
+		snap.Phase.Planned = func(e time.Duration) float64 { return ph.Rate.At(e, ph.Duration) * g }
 	}
 	for _, t := range l.plan.Targets {
 		m := map[string]shapers.Metric{}
@@ -234,8 +241,23 @@ func (l *Loop) Control(ti engine.TickInfo, in shapers.Instruction) shapers.Instr
 		out.EndReason = endReason(ds)
 	}
 	l.decisions = ds
+	if in.Growth != l.growth && in.Growth != "" {
+		// Recorded in history (not a shaper's act): the plan's growth
+		// changed the planned load from this tick on.
+		l.decisions = append(l.decisions, growthDecision(ti, in.Growth))
+	}
+	l.growth = in.Growth
 	l.account(ti, ds, out, time.Since(start))
 	return out
+}
+
+// IntentShaper names the history decisions the plan's growth intents make.
+const IntentShaper = "intent"
+
+// growthDecision records that the growth in force changed at this tick.
+func growthDecision(ti engine.TickInfo, note string) shapers.Decision {
+	return shapers.Decision{Tick: ti.Tick, Shaper: IntentShaper, Strategy: "growth", RateBefore: ti.PlannedRate, RateAfter: ti.PlannedRate,
+		Changed: fmt.Sprintf("planned load ×%.3g", ti.Growth), Reason: note + " in force: the plan rehearses that traffic from here on"}
 }
 
 // endReason is the reason of the decision that ended the phase.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/prediction"
 	"github.com/loadshaper/loadshaper/runtime/simtarget"
 	"github.com/loadshaper/loadshaper/shapers"
@@ -68,13 +69,15 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, wind
 				}
 			}
 			if ph.Concurrency > 0 {
-				// Closed model: the rate is what N users achieve (Little's law)
-				// at the latency the target showed last tick.
+				// Closed model: the rate is what N users (times the growth
+				// in force, as in a run) achieve (Little's law) at the
+				// latency the target showed last tick.
 				lat := last.LatencyMean
 				if !have || lat <= 0 {
 					lat = 0.001
 				}
-				in.Rate = float64(ph.Concurrency) / (ph.ThinkTime.Seconds() + lat)
+				in.Concurrency = engine.GrownUsers(ph.Concurrency, engine.Growth(plan.Intents, now))
+				in.Rate = float64(in.Concurrency) / (ph.ThinkTime.Seconds() + lat)
 				planned = in.Rate
 			}
 			out := in
@@ -142,12 +145,7 @@ func plannedRate(plan *lang.Plan, ph *lang.Phase, at, elapsed time.Duration) flo
 	if ph.Rate == nil {
 		return 0
 	}
-	r := ph.Rate.At(elapsed, ph.Duration)
-	for _, in := range plan.Intents {
-		if in.Kind == "growth" && at >= in.At && in.Growth > 0 {
-			r *= in.Growth
-		}
-	}
+	r := ph.Rate.At(elapsed, ph.Duration) * engine.Growth(plan.Intents, at)
 	for _, c := range ph.Chaos {
 		if c.Kind == "spike" && c.Factor > 0 && elapsed >= c.At && elapsed < c.At+c.Duration {
 			r *= c.Factor

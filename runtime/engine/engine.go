@@ -23,7 +23,8 @@ type TickInfo struct {
 	PhaseIndex   int
 	Phase        *lang.Phase
 	PhaseElapsed time.Duration
-	PlannedRate  float64    // the phase's rate shape at PhaseElapsed (before chaos and shaping)
+	PlannedRate  float64    // the phase's rate shape at PhaseElapsed times Growth (before chaos and shaping)
+	Growth       float64    // the factor of the growth intents in force at Elapsed (1 = none; see Growth)
 	Last         *TickStats // the previous tick's figures; nil on a phase's first tick
 }
 
@@ -185,7 +186,9 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 				return nil, fmt.Errorf("phase %q: no request %q", ph.Name, n)
 			}
 		}
-		maxUsers = max(maxUsers, ph.Concurrency)
+		// A closed-model user holds a connection, and growth intents add
+		// users; a phase may start late, so any later growth counts.
+		maxUsers = max(maxUsers, GrownUsers(ph.Concurrency, maxGrowth(plan.Intents, ph.Start, math.MaxInt64)))
 	}
 	if err := checkThresholds(plan.Thresholds, plan.Phases); err != nil {
 		return nil, err
@@ -290,14 +293,19 @@ func chaosActive(ph *lang.Phase, c *lang.Chaos, at time.Duration) bool {
 	return at >= c.At && at < chaosEnd(ph, c)
 }
 
-// instruction builds the phase's instruction at offset at.
-func (e *engine) instruction(ph *lang.Phase, at time.Duration) (shapers.Instruction, float64) {
+// instruction builds the phase's instruction at offset at, run time
+// runAt: the planned load (the rate shape or the users, times the growth
+// intents in force), chaos, the request mix. It returns the planned rate
+// before chaos and the growth factor.
+func (e *engine) instruction(ph *lang.Phase, at, runAt time.Duration) (shapers.Instruction, float64, float64) {
 	in := shapers.Instruction{Mix: map[string]float64{}}
 	planned := 0.0
+	g := Growth(e.plan.Intents, runAt)
+	in.Growth = GrowthNote(e.plan.Intents, runAt)
 	if ph.Concurrency > 0 {
-		in.Concurrency = ph.Concurrency
+		in.Concurrency = GrownUsers(ph.Concurrency, g)
 	} else {
-		planned = ph.Rate.At(at, ph.Duration)
+		planned = ph.Rate.At(at, ph.Duration) * g
 		f, acts := spikeFactor(ph, at)
 		in.Rate, in.Chaos = planned*f, acts
 	}
@@ -322,7 +330,7 @@ func (e *engine) instruction(ph *lang.Phase, at time.Duration) (shapers.Instruct
 		}
 		in.Mix[r.Name] = w
 	}
-	return in, planned
+	return in, planned, g
 }
 
 func contains(xs []string, x string) bool {
@@ -389,9 +397,10 @@ func (e *engine) apply(ph *lang.Phase, in shapers.Instruction, follow bool) {
 // control runs one control step at offset at into the phase: build,
 // transform, clamp, apply.
 func (e *engine) control(ph *lang.Phase, idx int, at time.Duration, last *TickStats) shapers.Instruction {
-	in, planned := e.instruction(ph, at)
-	info := TickInfo{Tick: e.ticks, Elapsed: time.Since(e.runStart), PhaseIndex: idx, Phase: ph, PhaseElapsed: at,
-		PlannedRate: planned, Last: last}
+	elapsed := time.Since(e.runStart)
+	in, planned, g := e.instruction(ph, at, elapsed)
+	info := TickInfo{Tick: e.ticks, Elapsed: elapsed, PhaseIndex: idx, Phase: ph, PhaseElapsed: at,
+		PlannedRate: planned, Growth: g, Last: last}
 	out := e.opts.Controller.Control(info, in.Clone())
 	follow := out.Rate == in.Rate
 	if l := e.limit(ph); l > 0 && out.Rate > l {
@@ -400,8 +409,8 @@ func (e *engine) control(ph *lang.Phase, idx int, at time.Duration, last *TickSt
 	if out.Rate < 0 || math.IsNaN(out.Rate) {
 		out.Rate = 0
 	}
-	if out.Concurrency > ph.Concurrency {
-		out.Concurrency = ph.Concurrency // the phase started that many users; no more exist
+	if out.Concurrency > in.Concurrency {
+		out.Concurrency = in.Concurrency // the planned users (with growth); the phase started no more
 	}
 	if out.Concurrency < 0 {
 		out.Concurrency = 0
@@ -409,6 +418,7 @@ func (e *engine) control(ph *lang.Phase, idx int, at time.Duration, last *TickSt
 	if out.Mix == nil {
 		out.Mix = in.Mix
 	}
+	out.Growth = in.Growth
 	e.apply(ph, out, follow)
 	return out
 }
@@ -434,6 +444,10 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 	}
 	start := time.Now()
 	limit := e.limit(ph)
+	// Growth intents are at run times; the phase's offsets start here.
+	runStart := start.Sub(e.runStart)
+	users := GrownUsers(ph.Concurrency, maxGrowth(e.plan.Intents, runStart, runStart+ph.Duration))
+	growth := newGrowthLog(instr.Growth, runStart)
 	var wg sync.WaitGroup
 	for gi, g := range e.gens {
 		wg.Add(1)
@@ -441,14 +455,14 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 		go func() {
 			defer wg.Done()
 			if ph.Concurrency > 0 {
-				g.runClosed(pctx, start, ph.Duration, ph.Concurrency, ph.ThinkTime, base)
+				g.runClosed(pctx, start, ph.Duration, users, ph.ThinkTime, base)
 				return
 			}
 			rate := func(at time.Duration) float64 {
 				r := math.Float64frombits(g.override.Load())
 				if math.IsNaN(r) {
 					f, _ := spikeFactor(ph, at)
-					r = ph.Rate.At(at, ph.Duration) * f
+					r = ph.Rate.At(at, ph.Duration) * f * Growth(e.plan.Intents, runStart+at)
 				}
 				if limit > 0 && r > limit {
 					r = limit
@@ -476,6 +490,7 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 		lastAt = now
 		if !finished && endReason == "" {
 			instr = e.control(ph, idx, now.Sub(start), last)
+			growth.note(instr.Growth, now.Sub(e.runStart))
 			if instr.EndPhase {
 				endAt, endReason = now.Sub(start), endReasonOf(instr)
 				endPhase()
@@ -488,7 +503,8 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 	if !ph.Warmup {
 		e.overDur += dur
 	}
-	ps := PhaseSummary{Name: ph.Name, Warmup: ph.Warmup, Stats: pagg.stats(dur, e.reqNames), PlannedS: ph.Duration.Seconds()}
+	ps := PhaseSummary{Name: ph.Name, Warmup: ph.Warmup, Stats: pagg.stats(dur, e.reqNames), PlannedS: ph.Duration.Seconds(),
+		Growth: growth.notes}
 	if endReason != "" && ctx.Err() == nil {
 		ps.EndedEarly, ps.EndReason, ps.EndedAtS = true, endReason, endAt.Seconds()
 	}

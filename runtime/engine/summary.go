@@ -55,6 +55,9 @@ type PhaseSummary struct {
 	EndedEarly bool    `json:"ended_early,omitempty"`
 	EndedAtS   float64 `json:"ended_at_s,omitempty"`
 	EndReason  string  `json:"end_reason,omitempty"`
+	// Growth lists the growth intents that changed the planned load during
+	// the phase and from when (run time): `growth "sale" ×2 in force from 3.0s`.
+	Growth []string `json:"growth,omitempty"`
 	Stats
 }
 
@@ -132,6 +135,11 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 	row("overall", "", &s.Overall)
 	tw.Flush()
+	for i := range s.Phases {
+		for _, g := range s.Phases[i].Growth {
+			fmt.Fprintf(w, "phase %s: %s (planned load × the growth)\n", s.Phases[i].Name, g)
+		}
+	}
 	for i := range s.Phases {
 		if p := &s.Phases[i]; p.EndedEarly {
 			fmt.Fprintf(w, "phase %s ended early: ran %.1fs of %.0fs planned: %s\n", p.Name, p.DurationS, p.PlannedS, p.EndReason)

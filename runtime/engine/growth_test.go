@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/testbed"
+)
+
+func TestGrowthFactorAndNote(t *testing.T) {
+	ins := []*lang.Intent{
+		{Name: "v2", Kind: "deployment", At: 0, Change: 3},
+		{Name: "sale", Kind: "growth", At: 10 * time.Second, Growth: 2},
+		{Name: "quiet", Kind: "growth", At: 20 * time.Second, Growth: 0.25},
+		nil,
+	}
+	for _, c := range []struct {
+		at   time.Duration
+		want float64
+		note string
+	}{
+		{9 * time.Second, 1, ""},
+		{10 * time.Second, 2, `growth "sale" ×2`},
+		{30 * time.Second, 0.5, `growth "sale" ×2, growth "quiet" ×0.25`},
+	} {
+		if g := Growth(ins, c.at); g != c.want {
+			t.Errorf("Growth at %s = %v, want %v", c.at, g, c.want)
+		}
+		if n := GrowthNote(ins, c.at); n != c.note {
+			t.Errorf("GrowthNote at %s = %q, want %q", c.at, n, c.note)
+		}
+	}
+	// The most users a phase may need: the peak in its window, not the end.
+	if m := maxGrowth(ins, 0, time.Minute); m != 2 {
+		t.Errorf("maxGrowth = %v, want 2", m)
+	}
+	if u := GrownUsers(5, 2); u != 10 {
+		t.Errorf("GrownUsers(5, 2) = %d", u)
+	}
+}
+
+// A closed-model phase under a growth intent runs users × growth from its
+// At on: twice the users send about twice the requests to the testbed.
+func TestGrowthDoublesClosedModelUsers(t *testing.T) {
+	tb := startTestbed(t, testbed.Config{Capacity: 50000, Workers: 64, Cost: time.Microsecond})
+	p := onePhase(tb.URL, 2, &lang.Phase{Duration: 3 * time.Second, Concurrency: 2, ThinkTime: 20 * time.Millisecond})
+	p.Intents = []*lang.Intent{{Name: "sale", Kind: "growth", At: 1500 * time.Millisecond, Growth: 2}}
+	var ticks []*TickStats
+	s := mustRun(t, p, Options{OnTick: []func(*TickStats){func(ts *TickStats) { c := *ts; ticks = append(ticks, &c) }}})
+	var before, after float64
+	var nb, na int
+	for _, ts := range ticks {
+		switch el := ts.Elapsed.Seconds(); {
+		case el > 0.3 && el <= 1.4:
+			before += ts.Throughput
+			nb++
+			if ts.Instruction.Concurrency != 2 {
+				t.Errorf("at %.2fs: %d users, want 2", el, ts.Instruction.Concurrency)
+			}
+		case el > 1.8 && el <= 2.9:
+			after += ts.Throughput
+			na++
+			if ts.Instruction.Concurrency != 4 {
+				t.Errorf("at %.2fs: %d users, want 4", el, ts.Instruction.Concurrency)
+			}
+		}
+	}
+	if nb == 0 || na == 0 {
+		t.Fatalf("ticks: %d before, %d after", nb, na)
+	}
+	before, after = before/float64(nb), after/float64(na)
+	t.Logf("%.1f/s with 2 users, %.1f/s after the growth", before, after)
+	if r := after / before; r < 1.6 || r > 2.4 {
+		t.Errorf("after/before = %.2f, want about 2", r)
+	}
+	if len(s.Phases[0].Growth) != 1 {
+		t.Errorf("growth notes %q", s.Phases[0].Growth)
+	}
+}
