@@ -3,7 +3,7 @@ GO          ?= go
 BIN         := bin/loadshaper
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test test-short lint fmt fuzz bench eval eval-forecast eval-plan clean bench-history
+.PHONY: all build demo test test-short lint fmt fuzz bench eval eval-targets eval-forecast eval-plan clean bench-history
 
 all: build
 
@@ -55,6 +55,15 @@ bench-history:
 # README quotes; about 15 minutes of load on 127.0.0.1. Needs prometheus.
 eval:
 	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestShapingEval$$' -v -timeout 40m ./runtime/shapeeval/
+
+# The same comparison against real targets other than the testbed, to check
+# that the result carries over (spec/eval.md): a cpu-bound Go server (one
+# core, its CPU through Prometheus, scored by the kernel's CPU time) and
+# nginx with limit_req (envelope on the generator's error rate and p99,
+# scored by nginx's access log). Slow ramp and fast ramp + hold; one table
+# per target; about 15 minutes on 127.0.0.1. Needs prometheus and nginx.
+eval-targets:
+	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestShapingEvalTargets$$' -v -timeout 40m ./runtime/shapeeval/
 
 # Forecast accuracy on the NAB sample series (horizon 12, rolling origin over
 # the last 20%, up to 100 refits per series and model) and anomaly detection
