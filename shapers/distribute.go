@@ -5,12 +5,25 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 )
 
 // distribute shifts the rate between generators (one per target) by their
 // headroom: a hot target gets a smaller share, a cool one a larger, within
 // min_share..max_share and at most max_shift per tick, so one noisy reading
 // cannot swing the load.
+//
+// A deployment intent on an envelope metric (or on every metric) within
+// distributeLookahead multiplies each target's live reading of it by its
+// change: intents are not per target, so every target's metric per unit
+// of load grows alike. That still changes the shares, not only the total:
+// a hot target's headroom shrinks by more than a cool one's (1 − 1.5·0.6
+// against 1 − 1.5·0.3), so load moves off it before the deployment. The
+// total is not distribute's to change (the rate limiters before it in the
+// chain see the intent too). A target's prediction ("<target>.<metric>")
+// already carries the deployment (spec/shapers.md, predictors), so it is
+// not multiplied again.
+
 type distribute struct {
 	env                       Limits
 	gens                      []string
@@ -72,6 +85,7 @@ func (d *distribute) Shape(s *Snapshot, in Instruction) (Instruction, Decision, 
 	// Headroom per generator: 1 − the largest reading/limit of its target.
 	head := map[string]float64{}
 	hottest, hotVal := "", -1.0
+	var deploys []Intent
 	for _, g := range gens {
 		p := 0.0
 		known := false
@@ -84,7 +98,11 @@ func (d *distribute) Shape(s *Snapshot, in Instruction) (Instruction, Decision, 
 			}
 			if !ok {
 				if mt, has := s.Targets[g][m]; has && !mt.Stale && !math.IsNaN(mt.Value) {
-					v, ok = mt.Value, true
+					// A reading describes load up to Age+Window ago: a
+					// deployment since then is not in it yet.
+					f, ins := deployFactor(s.Intents, m, s.Now-mt.Age-mt.Window, s.Now+distributeLookahead)
+					v, ok = mt.Value*f, true
+					deploys = appendNew(deploys, ins)
 				}
 			}
 			if ok && env[m] > 0 {
@@ -157,6 +175,28 @@ func (d *distribute) Shape(s *Snapshot, in Instruction) (Instruction, Decision, 
 	if len(parts) > 0 {
 		dec.Changed = "distribution " + strings.Join(parts, ", ")
 		dec.Reason = fmt.Sprintf("%s is the hottest target (%.0f%% of its envelope)", hottest, 100*hotVal)
+		if len(deploys) > 0 {
+			dec.Reason += " after " + describeIntents(sortedByAt(deploys))
+		}
 	}
 	return out, dec, nil
+}
+
+// distributeLookahead is how far ahead distribute takes deployment intents
+// into account: predictive_rate_limit's default horizon, so both move
+// before a deployment at about the same time.
+const distributeLookahead = 30 * time.Second
+
+// appendNew appends the intents of add not yet in to (by name).
+func appendNew(to, add []Intent) []Intent {
+	for _, in := range add {
+		seen := false
+		for _, x := range to {
+			seen = seen || x.Name == in.Name
+		}
+		if !seen {
+			to = append(to, in)
+		}
+	}
+	return to
 }
