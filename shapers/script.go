@@ -440,12 +440,38 @@ func newCtx(s *Snapshot, in Instruction, env Limits, params *attrs) *attrs {
 		"predictions":  &attrs{what: "predictions", m: preds},
 		"phase":        phase,
 		"sent":         floatSeq(s.Sent),
+		"intents":      intentList(s),
 		"series":       series,
 		"params":       params,
 	}}
 	ctx.Freeze() // a script cannot change what the next call sees
 	return ctx
 }
+
+// intentList is ctx.intents: the plan's intents as frozen structs, in
+// time order, with in_seconds counted from now (negative once past).
+func intentList(s *Snapshot) *starlark.List {
+	if len(s.Intents) == 0 {
+		return noIntents
+	}
+	ins := sortedByAt(s.Intents)
+	vals := make([]starlark.Value, len(ins))
+	for i, in := range ins {
+		var metric starlark.Value = starlark.None
+		if in.Metric != "" {
+			metric = starlark.String(in.Metric)
+		}
+		vals[i] = starlarkstruct.FromStringDict(starlark.String("intent"), starlark.StringDict{
+			"name": starlark.String(in.Name), "kind": starlark.String(in.Kind),
+			"at": starlark.Float(in.At.Seconds()), "in_seconds": starlark.Float((in.At - s.Now).Seconds()),
+			"metric": metric, "factor": starlark.Float(in.Factor),
+		})
+	}
+	return starlark.NewList(vals)
+}
+
+// noIntents is ctx.intents of a plan without intents, shared: it is frozen.
+var noIntents = func() *starlark.List { l := starlark.NewList(nil); l.Freeze(); return l }()
 
 // windowArg accepts "5m"-style strings or a number of seconds.
 func windowArg(v starlark.Value) (time.Duration, error) {

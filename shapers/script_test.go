@@ -1,6 +1,7 @@
 package shapers
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +180,70 @@ func TestScriptParams(t *testing.T) {
 	}
 	if _, err := NewScript(Config{Name: "p", Script: "p.star", Params: map[string]any{"deadline": "soon"}, Source: []byte("def shape(ctx): return None")}); err == nil {
 		t.Error("bad deadline accepted")
+	}
+}
+
+// ctx.intents: the plan's intents in time order, with run-time offsets,
+// the time to go, the metric (None for every metric or growth) and the
+// factor; frozen, so a rule cannot change them.
+func TestScriptSeesIntents(t *testing.T) {
+	sc := script(t, `
+def shape(ctx):
+    ahead = [i for i in ctx.intents if i.kind == "deployment" and i.in_seconds > 0 and i.in_seconds <= 30]
+    f = 1.0
+    for i in ahead:
+        f = f * i.factor
+    names = ",".join(["%s:%s:%s:%s:%s:%s" % (i.name, i.kind, i.at, i.in_seconds, i.metric, i.factor) for i in ctx.intents])
+    return decision(rate = ctx.rate / f, reason = names)
+`)
+	s := snap()
+	s.Intents = []Intent{
+		{Name: "sale", Kind: "growth", At: 5 * time.Second, Factor: 2},
+		{Name: "v2", Kind: "deployment", At: 30 * time.Second, Metric: "cpu", Factor: 1.25},
+		{Name: "v1", Kind: "deployment", At: 2 * time.Second, Factor: 4},
+	}
+	out, d, err := sc.Shape(s, Instruction{Rate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only v2 (20 s ahead) is a deployment to come; v1 is 8 s past.
+	if out.Rate != 80 {
+		t.Errorf("rate %v, want 100 / 1.25", out.Rate)
+	}
+	if want := "v1:deployment:2.0:-8.0:None:4.0,sale:growth:5.0:-5.0:None:2.0,v2:deployment:30.0:20.0:cpu:1.25"; d.Reason != want {
+		t.Errorf("intents seen as %q, want %q", d.Reason, want)
+	}
+	mut := script(t, `
+def shape(ctx):
+    ctx.intents.append(1)
+    return decision(rate = ctx.rate)
+`)
+	if _, _, err := mut.Shape(s, Instruction{Rate: 100}); err == nil || !strings.Contains(err.Error(), "frozen") {
+		t.Errorf("appending to ctx.intents: %v, want a frozen-list error", err)
+	}
+}
+
+// The ctx.intents example of spec/starlark-api.md runs as written.
+func TestScriptIntentsSpecExample(t *testing.T) {
+	spec, err := os.ReadFile("../spec/starlark-api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "for i in ctx.intents:"
+	at := strings.Index(string(spec), marker)
+	if at < 0 {
+		t.Fatal("no ctx.intents example in spec/starlark-api.md")
+	}
+	start := strings.LastIndex(string(spec[:at]), "```python\n") + len("```python\n")
+	end := at + strings.Index(string(spec[at:]), "```")
+	sc := script(t, string(spec[start:end]))
+	s := snap()
+	s.Intents = []Intent{{Name: "v2", Kind: "deployment", At: 50 * time.Second, Metric: "cpu", Factor: 1.25}}
+	if out, d, err := sc.Shape(s, Instruction{Rate: 100}); err != nil || out.Rate != 80 || !strings.Contains(d.Reason, "×1.25") {
+		t.Errorf("40 s before: rate %v, reason %q, err %v", out.Rate, d.Reason, err)
+	}
+	s.Now = 51 * time.Second
+	if out, _, err := sc.Shape(s, Instruction{Rate: 100}); err != nil || out.Rate != 100 {
+		t.Errorf("after the deployment: rate %v, err %v", out.Rate, err)
 	}
 }
