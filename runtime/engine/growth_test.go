@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +77,9 @@ func TestGrowthDoublesClosedModelUsers(t *testing.T) {
 	}
 	if len(s.Phases[0].Growth) != 1 {
 		t.Errorf("growth notes %q", s.Phases[0].Growth)
+	}
+	var html strings.Builder
+	if err := s.WriteHTML(&html); err != nil || !strings.Contains(html.String(), "growth &#34;sale&#34; ×2 in force from") {
+		t.Errorf("the HTML summary does not name the growth (err %v)", err)
 	}
 }

@@ -35,7 +35,11 @@ func (s *Summary) WriteHTML(w io.Writer) error {
 		if p.EndedEarly {
 			dur += fmt.Sprintf(" of %s (ended early: %s)", fmtSecs(p.PlannedS), p.EndReason)
 		}
-		rows = append(rows, htmlRow{Name: name, Load: p.Load, Model: p.Model, Duration: dur, St: &p.Stats})
+		load := p.Load
+		for _, g := range p.Growth {
+			load += "; " + g // the planned load the growth intents rehearsed
+		}
+		rows = append(rows, htmlRow{Name: name, Load: load, Model: p.Model, Duration: dur, St: &p.Stats})
 	}
 	rows = append(rows, htmlRow{Name: "overall", Duration: fmtSecs(s.Overall.DurationS), St: &s.Overall, Total: true})
 	ths := make([]htmlThreshold, 0, len(s.Thresholds))
