@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/dryrun"
 	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/history"
 	"github.com/loadshaper/loadshaper/runtime/testbed"
@@ -76,6 +77,21 @@ func TestGrowthIntentDoublesTheSentRate(t *testing.T) {
 	// Ignoring the growth gives a ratio near 1.
 	if r := after / before; r < 1.7 || r > 2.3 {
 		t.Errorf("after/before = %.2f, want about 2 (growth ×2)", r)
+	}
+
+	// The dry-run predicts the run: the same planned load, growth included.
+	model, src, err := dryrun.FromSimulate(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := dryrun.Run(plan, dryrun.Options{Seed: 1, Model: model, Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned, sent := rep.Phases[0].PlannedRequests, float64(sum.Overall.Requests)
+	t.Logf("dry-run planned %.0f requests, the run sent %.0f", planned, sent)
+	if planned < 590 || planned > 610 || sent < 0.9*planned || sent > 1.1*planned {
+		t.Errorf("dry-run planned %.0f requests (want 2 s × 100 + 2 s × 200), the run sent %.0f", planned, sent)
 	}
 
 	if !strings.Contains(live.String(), `[growth "sale" ×2]`) {
