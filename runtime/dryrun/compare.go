@@ -27,6 +27,10 @@ func WriteCompare(w io.Writer, baseName, headName string, base, head *Report) er
 	row("requests shaped", base.ShapedRequests, head.ShapedRequests, fmtCount)
 	row("peak planned rate", peakOf(base, func(t Tick) float64 { return t.Planned }), peakOf(head, func(t Tick) float64 { return t.Planned }), fmtNum)
 	row("peak shaped rate", peakOf(base, func(t Tick) float64 { return t.Shaped }), peakOf(head, func(t Tick) float64 { return t.Shaped }), fmtNum)
+	if base.Errors+base.Dropped+head.Errors+head.Dropped >= 0.5 {
+		row("errors", base.Errors, head.Errors, fmtCount)
+		row("dropped", base.Dropped, head.Dropped, fmtCount)
+	}
 	metrics := append([]string(nil), head.Metrics...)
 	for _, m := range base.Metrics {
 		if !contains(metrics, m) {

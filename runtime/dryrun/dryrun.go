@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/simtarget"
 	"github.com/loadshaper/loadshaper/shapers"
 )
@@ -112,6 +113,8 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 			pr.ShapedPeak = math.Max(pr.ShapedPeak, tk.Shaped)
 			pr.PlannedRequests += tk.Planned * rep.TickSeconds
 			pr.ShapedRequests += tk.Shaped * rep.TickSeconds
+			pr.CompletedRequests += tk.Requests
+			pr.Errors += tk.Errors
 			for _, m := range rep.Metrics {
 				v, _ := tk.Sample.Metric(m)
 				pr.Peaks[m] = math.Max(pr.Peaks[m], v)
@@ -125,6 +128,10 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 				pr.PlannedRequests += tk.Planned * rep.TickSeconds
 			}
 		}
+		end := shaped.ends[i]
+		pr.CompletedRequests += end.Requests
+		pr.Errors += end.Errors
+		pr.Dropped = end.Dropped
 		pr.Shapers = acts
 		for j := range rep.Breaches {
 			if rep.Breaches[j].Phase == ph.Name && pr.FirstBreach == nil {
@@ -141,10 +148,18 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 		} else {
 			rep.PlannedRequests += pr.PlannedRequests
 			rep.ShapedRequests += pr.ShapedRequests
+			rep.CompletedRequests += pr.CompletedRequests
+			rep.Errors += pr.Errors
+			rep.Dropped += pr.Dropped
 		}
 		rep.Phases = append(rep.Phases, pr)
 	}
 	rep.Duration = start.Seconds()
+	if dropped := dropsOf(rep.Phases); dropped >= 0.5 {
+		conns := opts.Model.MaxConnections
+		rep.Notes = append(rep.Notes, fmt.Sprintf("past capacity all %d connections are busy: arrivals wait at the client (the wait counts in latency) and those still waiting %s after their phase are dropped, never sent (%s in all)",
+			conns, fmtDur(engine.DropGrace.Seconds()), fmtCount(dropped)))
+	}
 	var all []*ShaperActivity
 	for _, tk := range shaped.ticks {
 		all = addActivity(all, tk)
@@ -158,6 +173,15 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// dropsOf is the arrivals dropped over the phases, warm-up included.
+func dropsOf(phases []*PhaseReport) float64 {
+	n := 0.0
+	for _, p := range phases {
+		n += p.Dropped
+	}
+	return n
 }
 
 // planLimits lists every envelope limit of the plan.
@@ -361,7 +385,18 @@ func aggregate(metric string, ticks []Tick) float64 {
 			}
 		}
 		return xs[len(xs)-1].v
-	case metric == "error_rate" || metric == "latency_mean" || metric == "latency_avg":
+	case metric == "error_rate":
+		// Errors over the requests completed, as the engine counts them.
+		var errs, reqs float64
+		for _, tk := range ticks {
+			errs += tk.Errors
+			reqs += tk.Requests
+		}
+		if reqs == 0 {
+			return 0
+		}
+		return errs / reqs
+	case metric == "latency_mean" || metric == "latency_avg":
 		var num, den float64
 		for _, tk := range ticks {
 			num += val(tk) * tk.Shaped

@@ -64,8 +64,13 @@ func TestCompareRunsBounds(t *testing.T) {
 		// Reality: 30% less rate, cpu crossing 2 s later, p99 three times higher.
 		actual = append(actual, evalTick{at: float64(i + 1), phase: phase, rate: 70, cpu: float64(i-2) / 10, p99: 0.3, served: 70})
 	}
+	// A burst: 100 predicted dropped where 200 were (50%, over the bound).
+	tk := Tick{T: 20, Phase: "burst", Shaped: 600}
+	tk.Dropped = 100
+	rep.Ticks = append(rep.Ticks, tk)
+	actual = append(actual, evalTick{at: 21, phase: "burst", rate: 600, served: 300, dropped: 200})
 	rows := compareRuns(plan, rep, actual)
-	want := map[string]bool{"mean shaped rate": false, "peak cpu": false, "p99": false, "first time": true}
+	want := map[string]bool{"mean shaped rate": false, "peak cpu": false, "p99": false, "first time": true, "dropped": false}
 	for _, r := range rows {
 		for prefix, ok := range want {
 			if strings.HasPrefix(r.Name, prefix) && r.OK != ok {
@@ -75,5 +80,8 @@ func TestCompareRunsBounds(t *testing.T) {
 	}
 	if rows[3].Error != 2 {
 		t.Errorf("first-limit error %g s, want 2", rows[3].Error)
+	}
+	if rows[4].Predicted != 100 || rows[4].Actual != 200 || rows[4].Error != 0.5 {
+		t.Errorf("drops row %+v, want 100 vs 200: error 0.5", rows[4])
 	}
 }

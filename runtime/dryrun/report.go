@@ -22,6 +22,12 @@ type Report struct {
 	PlannedRequests float64 `json:"planned_requests"`
 	ShapedRequests  float64 `json:"shaped_requests"`
 	WarmupRequests  float64 `json:"warmup_requests"`
+	// CompletedRequests, Errors and Dropped are what the engine would
+	// count over the non-warmup phases: requests completed (answered or
+	// failed), those that failed, and arrivals dropped unsent.
+	CompletedRequests float64 `json:"completed_requests"`
+	Errors            float64 `json:"errors"`
+	Dropped           float64 `json:"dropped"`
 
 	Limits  []Limit           `json:"limits"`
 	Metrics []string          `json:"metrics"` // metrics charted and reported, in order
@@ -81,19 +87,24 @@ type Breach struct {
 
 // PhaseReport sums up one phase.
 type PhaseReport struct {
-	Name            string             `json:"name"`
-	Start           float64            `json:"start"`
-	Duration        float64            `json:"duration"`         // predicted
-	PlannedDuration float64            `json:"planned_duration"` // as written
-	Warmup          bool               `json:"warmup"`
-	RateShape       string             `json:"rate_shape"`
-	Concurrency     int                `json:"concurrency,omitempty"`
-	PlannedPeak     float64            `json:"planned_peak"`
-	ShapedPeak      float64            `json:"shaped_peak"`
-	PlannedRequests float64            `json:"planned_requests"`
-	ShapedRequests  float64            `json:"shaped_requests"`
-	Peaks           map[string]float64 `json:"peaks"` // metric -> peak predicted value
-	FirstBreach     *Breach            `json:"first_breach"`
+	Name            string  `json:"name"`
+	Start           float64 `json:"start"`
+	Duration        float64 `json:"duration"`         // predicted
+	PlannedDuration float64 `json:"planned_duration"` // as written
+	Warmup          bool    `json:"warmup"`
+	RateShape       string  `json:"rate_shape"`
+	Concurrency     int     `json:"concurrency,omitempty"`
+	PlannedPeak     float64 `json:"planned_peak"`
+	ShapedPeak      float64 `json:"shaped_peak"`
+	PlannedRequests float64 `json:"planned_requests"`
+	ShapedRequests  float64 `json:"shaped_requests"`
+	// CompletedRequests (answered or failed), Errors and Dropped (arrivals
+	// never sent) as the engine counts them, the phase's end included.
+	CompletedRequests float64            `json:"completed_requests"`
+	Errors            float64            `json:"errors"`
+	Dropped           float64            `json:"dropped"`
+	Peaks             map[string]float64 `json:"peaks"` // metric -> peak predicted value
+	FirstBreach       *Breach            `json:"first_breach"`
 	// UnshapedFirstBreach is when the planned rate alone would first exceed a limit.
 	UnshapedFirstBreach *Breach           `json:"unshaped_first_breach"`
 	Shapers             []*ShaperActivity `json:"shapers"`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/simtarget"
 )
 
@@ -24,14 +25,27 @@ func FromSimulate(plan *lang.Plan) (simtarget.Model, Source, error) {
 	return m, src, nil
 }
 
-// adapt fits a model to the plan around it: the target's timeout, the
-// window of the cpu query (a rate() over 10s lags by that much), and the
-// deployment intents (each request costs Change times as much from At on).
+// adapt fits a model to the plan around it: the client side as the
+// engine sends (the target's timeout and connection pool, with the
+// engine's defaults), the window of the cpu query (a rate() over 10s lags
+// by that much), and the deployment intents (each request costs Change
+// times as much from At on).
 func adapt(plan *lang.Plan, m *simtarget.Model) {
 	if len(plan.Targets) > 0 {
 		t := plan.Targets[0]
+		m.Timeout = engine.DefaultTimeout
 		if t.Timeout > 0 {
 			m.Timeout = t.Timeout
+		}
+		// One generator per target, each with its own pool; the simulated
+		// target takes the whole rate, so it sees all the pools.
+		m.MaxConnections = 0
+		for _, t := range plan.Targets {
+			if t.MaxConnections > 0 {
+				m.MaxConnections += t.MaxConnections
+			} else {
+				m.MaxConnections += engine.DefaultConnections
+			}
 		}
 		for _, src := range t.Metrics {
 			if w := queryWindow(src.Queries["cpu"]); w > 0 {

@@ -42,6 +42,9 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	if r.WarmupRequests > 0 {
 		fmt.Fprintf(b, " · warm-up %s", fmtCount(r.WarmupRequests))
 	}
+	if r.Errors >= 0.5 || r.Dropped >= 0.5 {
+		fmt.Fprintf(b, " · errors %s, dropped %s", fmtCount(r.Errors), fmtCount(r.Dropped))
+	}
 	b.WriteString("\n")
 	for _, n := range r.Notes {
 		fmt.Fprintf(b, "Note: %s\n", n)
@@ -52,6 +55,13 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	fmt.Fprintf(tw, "  phase\ttime\trate\tpeak planned\tpeak shaped\trequests\t")
 	for _, m := range r.Metrics {
 		fmt.Fprintf(tw, "peak %s\t", shortMetric(m))
+	}
+	lost := false // any phase predicted to fail or drop requests
+	for _, p := range r.Phases {
+		lost = lost || p.Errors >= 0.5 || p.Dropped >= 0.5
+	}
+	if lost {
+		fmt.Fprintf(tw, "errors\tdropped\t")
 	}
 	fmt.Fprintf(tw, "first limit\n")
 	for _, p := range r.Phases {
@@ -70,6 +80,9 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t", name, when, shape, fmtNum(p.PlannedPeak), fmtNum(p.ShapedPeak), fmtCount(p.ShapedRequests))
 		for _, m := range r.Metrics {
 			fmt.Fprintf(tw, "%s\t", formatterFor(m)(p.Peaks[m]))
+		}
+		if lost {
+			fmt.Fprintf(tw, "%s\t%s\t", fmtCount(p.Errors), fmtCount(p.Dropped))
 		}
 		first := "-"
 		if p.FirstBreach != nil {
@@ -292,6 +305,16 @@ func chartSpecs(r *Report) []chartSpec {
 			spec.Values = append(spec.Values, v)
 		}
 		out = append(out, spec)
+	}
+	// The engine's queue: arrivals waiting for a free connection.
+	queued := chartSpec{Title: "queued at the client (arrivals waiting for a connection)", Name: "queued at the client", Format: fmtCount}
+	peak := 0.0
+	for _, tk := range r.Ticks {
+		queued.Values = append(queued.Values, tk.Queued)
+		peak = math.Max(peak, tk.Queued)
+	}
+	if peak >= 1 {
+		out = append(out, queued)
 	}
 	return out
 }

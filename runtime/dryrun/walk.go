@@ -19,6 +19,7 @@ type walkResult struct {
 	ticks     []Tick
 	phaseDur  []time.Duration // predicted duration of each phase
 	endedEarl []bool
+	ends      []simtarget.PhaseEnd // what each phase's end adds: grace sends, in-flight, drops
 }
 
 // walk runs the plan's timeline tick by tick against target, through the
@@ -124,6 +125,21 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, wind
 				break
 			}
 		}
+		// The engine's open-model generator sends what still waits for a
+		// connection for DropGrace after the phase and drops the rest (on
+		// the phase's closing tick); a phase ended early discards its queue
+		// uncounted, and a closed model has none.
+		grace := engine.DropGrace
+		if ph.Concurrency > 0 || ended {
+			grace = 0
+		}
+		end := target.EndPhase(grace)
+		if grace == 0 {
+			end.Dropped = 0 // not counted by the engine
+		} else if n := len(recorded); n > 0 && recorded[n-1].Phase == ph.Name {
+			recorded[n-1].Dropped = end.Dropped
+		}
+		res.ends = append(res.ends, end)
 		res.phaseDur = append(res.phaseDur, now-phaseStart)
 		res.endedEarl = append(res.endedEarl, ended)
 	}

@@ -3,7 +3,11 @@
 // tick it returns the metrics a real target would have reported (CPU as a
 // fraction of its cores, lagged like a Prometheus rate() window; memory from
 // Little's law; latency quantiles from an M/M/c queue that blows up near
-// capacity; errors once the backlog outlives the timeout).
+// capacity). In front of it sits the load generator's side as the engine
+// behaves: a pool of connections that bounds what is in flight, arrivals
+// that wait at the client for a free connection (and are dropped when
+// still waiting after their phase), and the client's timeout, past which a
+// request fails.
 //
 // It is deterministic for a given seed and reads no clock: time is a
 // parameter. It imports lang (to read a plan's simulate block) and nothing
@@ -14,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
@@ -33,7 +38,17 @@ type Sample struct {
 	LatencyMean float64 `json:"latency_mean"`
 	ErrorRate   float64 `json:"error_rate"`
 	Throughput  float64 `json:"throughput"`
-	Connections float64 `json:"connections"` // open connections (Little's law)
+	Connections float64 `json:"connections"` // requests in flight at the target (Little's law, at most the pool)
+	// Requests completed in the tick (answered or failed) and how many of
+	// them failed: the engine's per-tick requests and errors.
+	Requests float64 `json:"requests"`
+	Errors   float64 `json:"errors"`
+	// Queued is the arrivals waiting at the client for a free connection at
+	// the end of the tick; Dropped those the engine drops at the end of a
+	// phase (still waiting when its grace ran out), set on the phase's last
+	// tick by EndPhase's caller.
+	Queued  float64 `json:"queued"`
+	Dropped float64 `json:"dropped"`
 }
 
 // Metrics are the metric names a Sample answers, in report order.
@@ -75,6 +90,9 @@ func (s Sample) Metric(name string) (float64, bool) {
 // with non-decreasing at.
 type Target interface {
 	Step(at, dt time.Duration, rate float64) Sample
+	// EndPhase ends a phase: what still waits for a connection after grace
+	// is dropped, what is in flight completes.
+	EndPhase(grace time.Duration) PhaseEnd
 }
 
 // Model is the parametric target: every source of a simulated target
@@ -98,8 +116,13 @@ type Model struct {
 	// quantiles are multiplied together by exp(LatencyNoise·N(0,1)), the
 	// heavy upper tail measured latency shows (fitted to history).
 	LatencyNoise float64
-	Timeout      time.Duration // a request queued longer than this fails; default 30s
-	CPUWindow    time.Duration // the window of the rate() the cpu metric is read through; default 5s
+	Timeout      time.Duration // a request at the target longer than this fails (the client's timeout); default 30s
+	// MaxConnections is the client's connection pool (the plan target's
+	// max_connections): at most this many requests are at the target at
+	// once, and further arrivals wait at the client. 0 = no pool: every
+	// arrival is sent at once.
+	MaxConnections int
+	CPUWindow      time.Duration // the window of the rate() the cpu metric is read through; default 5s
 
 	// LatencyCurve, when set, replaces the M/M/c latency: p99 (seconds) as a
 	// function of utilisation, fitted to earlier runs. P50Ratio scales it
@@ -212,6 +235,8 @@ func (m Model) validate() error {
 		return fmt.Errorf("simulated target: capacity_change_to must be >= 0, got %g", m.CapacityChangeTo)
 	case m.BaseMemory < 0 || m.MemoryPerConn < 0 || m.MaxThroughput < 0:
 		return fmt.Errorf("simulated target: memory figures must be >= 0")
+	case m.MaxConnections < 0:
+		return fmt.Errorf("simulated target: max connections must be >= 0, got %d", m.MaxConnections)
 	}
 	for _, c := range m.CostChanges {
 		if !(c.Factor > 0) {
@@ -274,20 +299,130 @@ func New(m Model, seed int64) (*Sim, error) {
 	return &Sim{m: m, rng: rand.New(rand.NewPCG(uint64(seed), 0x10ad5a9e))}, nil
 }
 
-// Sim is a running simulated target. Not safe for concurrent use.
+// Sim is a running simulated target with the client's connection pool in
+// front of it. Not safe for concurrent use.
 type Sim struct {
-	m       Model
-	rng     *rand.Rand
-	backlog float64   // requests queued beyond what the target could serve
-	cpuHist []float64 // true cpu of the last ticks, for the rate() window
-	cpuDts  []float64
-	tick    int
+	m   Model
+	rng *rand.Rand
+	// client holds the arrivals waiting for a free connection (the
+	// engine's generators queue them and keep their intended time);
+	// target the requests sent and waiting for the target's servers.
+	client, target fifo
+	serveRate      float64 // requests the target served per second in the last sub-step
+	capacity       float64 // capacity at the last step
+	now            float64 // run time at the end of the last step, seconds
+	lat            []latSample
+	cpuHist        []float64 // true cpu of the last ticks, for the rate() window
+	cpuDts         []float64
+	tick           int
 }
+
+// latSample is a part of a tick's completed requests: how long they
+// waited at the client for a connection and at the target for a server,
+// and whether they failed (the client's timeout).
+type latSample struct {
+	n, client, target float64
+	failed            bool
+}
+
+// maxSubstep is the longest step of the queue simulation inside a tick.
+const maxSubstep = 0.05
 
 // Model returns the model the target runs.
 func (s *Sim) Model() Model { return s.m }
 
+// pool is the number of requests the client can have at the target at
+// once; +Inf without a connection pool.
+func (s *Sim) pool() float64 {
+	if s.m.MaxConnections > 0 {
+		return float64(s.m.MaxConnections)
+	}
+	return math.Inf(1)
+}
+
+// hold is a request's time at the target when nothing queues there: the
+// base latency and one service time of its c servers.
+func (m Model) hold(capacity float64) float64 {
+	c := math.Max(1, math.Ceil(m.Cores))
+	mu := capacity / c
+	if mu <= 0 {
+		mu = 1 / m.CostPerRequest
+	}
+	return m.BaseLatency.Seconds() + 1/mu
+}
+
+// advance runs the client's pool and the target's queue from run time
+// start for sec seconds under arrival rate, in sub-steps of at most 50 ms
+// (and a quarter of the timeout). It returns the requests answered in
+// time, those that failed (the client's timeout), and the work the target
+// did (late answers included). With record, each completed part is kept
+// in s.lat for the tick's latency.
+func (s *Sim) advance(start, sec, rate, capacity float64, record bool) (served, failed, work float64) {
+	timeout := s.m.Timeout.Seconds()
+	hold := s.m.hold(capacity)
+	pool := s.pool()
+	subs := int(math.Ceil(sec / math.Min(maxSubstep, timeout/4)))
+	subs = min(max(subs, 1), 1000)
+	h := sec / float64(subs)
+	keep := func(ls latSample) {
+		if record {
+			s.lat = append(s.lat, ls)
+		}
+	}
+	for k := 0; k < subs; k++ {
+		t0 := start + float64(k)*h
+		s.client.push(cohort{n: rate * h, t: t0 + h/2})
+		// A connection not held by a request at the target (queued or in
+		// service) sends the client queue's head, in the middle of the
+		// sub-step on average.
+		busy := math.Min(s.serveRate, capacity) * hold
+		if room := pool - busy - s.target.sum; room > 0 {
+			s.client.take(room, func(p cohort) {
+				p.sent = t0 + h/2
+				s.target.push(p)
+			})
+		}
+		// The target serves up to capacity·h from its queue's head. A
+		// request that waited so long that its answer would come after the
+		// timeout fails: the client has given up.
+		got := 0.0
+		if capacity > 0 {
+			got = s.target.take(capacity*h, func(p cohort) {
+				wait := math.Max(0, t0+h/2-p.sent)
+				ls := latSample{n: p.n, client: math.Max(0, p.sent-p.t), target: wait}
+				if wait+hold > timeout {
+					ls.failed, ls.target = true, timeout
+					failed += p.n
+				} else {
+					served += p.n
+				}
+				keep(ls)
+			})
+		}
+		// The client's timeout: what is still queued at the target a
+		// timeout after it was sent fails.
+		for !s.target.empty() && s.target.front().sent+timeout <= t0+h {
+			s.target.take(s.target.front().n, func(p cohort) {
+				failed += p.n
+				keep(latSample{n: p.n, client: math.Max(0, p.sent-p.t), target: timeout, failed: true})
+			})
+		}
+		work += got
+		s.serveRate = got / h
+	}
+	return served, failed, work
+}
+
 // Step implements Target.
+//
+// Inside the tick it simulates (advance) what the engine's generator and a
+// FIFO target do with the arrivals: each arrival waits at the client until
+// one of the pool's MaxConnections is free (keeping its intended start, so
+// the wait is latency), is sent, waits at the target for a server, and is
+// served at the target's capacity. A request whose time at the target
+// exceeds the timeout fails: either still queued then, or served so late
+// that its answer comes after the client gave up (the target did the work
+// all the same).
 func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 	m := s.m
 	sec := dt.Seconds()
@@ -304,24 +439,21 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 		return series[min(s.tick, len(series)-1)]
 	}
 	capacity := m.capacity(at, bg(m.BackgroundCPU))
+	s.capacity = capacity
+	timeout := m.Timeout.Seconds()
+	hold := m.hold(capacity)
+	pool := s.pool()
 
-	// Backlog: what arrives beyond capacity queues; what has queued longer
-	// than the timeout fails.
-	var dropped, served float64
-	if capacity > 0 {
-		avail := s.backlog + rate*sec
-		served = math.Min(avail, capacity*sec) / sec
-		s.backlog = avail - served*sec
-		if maxQ := m.Timeout.Seconds() * capacity; s.backlog > maxQ {
-			dropped = s.backlog - maxQ
-			s.backlog = maxQ
-		}
-	} else {
-		dropped = rate * sec
-	}
+	start := at.Seconds()
+	s.lat = s.lat[:0]
+	served, failed, work := s.advance(start, sec, rate, capacity, true)
+	s.now = start + sec
+	done := served + failed
 
-	// True CPU, then read through the rate() window.
-	cpu := m.BaseCPU + served*m.cost(at)/m.Cores + m.CPUQuadratic*served*served + bg(m.BackgroundCPU)
+	// True CPU (from the work the target did, late answers included), then
+	// read through the rate() window.
+	workRate := work / sec
+	cpu := m.BaseCPU + workRate*m.cost(at)/m.Cores + m.CPUQuadratic*workRate*workRate + bg(m.BackgroundCPU)
 	cpu = math.Min(cpu, 1)
 	s.cpuHist = append(s.cpuHist, cpu)
 	s.cpuDts = append(s.cpuDts, sec)
@@ -344,34 +476,36 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 	}
 	reported := sum / w
 
-	// Latency: M/M/c below capacity (c = the cores, service rate so that c
-	// servers serve `capacity`), plus the backlog's wait once saturated.
+	// Latency at the target at the offered load: M/M/c (c = the cores,
+	// service rate so that c servers serve `capacity`) or the fitted curve;
+	// bare is the same without queueing, to which the simulated queue's
+	// wait is added when it is the longer.
 	util := 0.0
 	if capacity > 0 {
 		util = math.Min(rate/capacity, 0.995)
 	}
-	backlogWait := 0.0
-	if capacity > 0 {
-		backlogWait = s.backlog / capacity
-	}
 	base := m.BaseLatency.Seconds()
-	var q [5]float64 // p50 p90 p95 p99 p99.9
+	var stat, bare [5]float64 // p50 p90 p95 p99 p99.9
 	quantiles := [5]float64{0.5, 0.9, 0.95, 0.99, 0.999}
-	var mean float64
+	var statMean, bareMean float64
 	if m.LatencyCurve != nil {
-		p99 := m.LatencyCurve.At(util) + backlogWait
 		ratio := m.P50Ratio
 		if ratio <= 0 || ratio > 1 {
 			ratio = 0.5
 		}
-		// Interpolate the other quantiles on a log scale between p50 and p99.
-		p50 := p99 * ratio
-		for i, qq := range quantiles {
-			f := math.Log(1/(1-qq)) / math.Log(100) // 0.15 at p50, 1 at p99
-			f = (f - math.Log(2)/math.Log(100)) / (1 - math.Log(2)/math.Log(100))
-			q[i] = p50 * math.Pow(p99/p50, f)
+		curve := func(u float64, q *[5]float64) float64 {
+			p99 := m.LatencyCurve.At(u)
+			// Interpolate the other quantiles on a log scale between p50 and p99.
+			p50 := p99 * ratio
+			for i, qq := range quantiles {
+				f := math.Log(1/(1-qq)) / math.Log(100) // 0.15 at p50, 1 at p99
+				f = (f - math.Log(2)/math.Log(100)) / (1 - math.Log(2)/math.Log(100))
+				q[i] = p50 * math.Pow(p99/p50, f)
+			}
+			return (p50 + p99) / 2
 		}
-		mean = (p50 + p99) / 2
+		statMean = curve(util, &stat)
+		bareMean = curve(0, &bare)
 	} else {
 		c := math.Max(1, math.Ceil(m.Cores))
 		mu := capacity / c // per server
@@ -381,22 +515,70 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 		lambda := util * capacity
 		pw := erlangC(c, lambda/mu)
 		gap := c*mu - lambda
+		if rate >= capacity {
+			// Saturated: the queue is the simulated one, not M/M/c's
+			// steady state (which has none past capacity).
+			pw = 0
+		}
+		// The pool bounds the queue at the target: at most pool − busy wait there.
+		maxWait := math.Max(0, pool-math.Min(rate, capacity)*hold) / math.Max(capacity, 1e-9)
 		for i, qq := range quantiles {
 			wait := 0.0
 			if pw > 1-qq && gap > 0 {
-				wait = math.Log(pw/(1-qq)) / gap
+				wait = math.Min(math.Log(pw/(1-qq))/gap, maxWait)
 			}
-			q[i] = base + -math.Log(1-qq)/mu + wait + backlogWait
+			bare[i] = base + -math.Log(1-qq)/mu
+			stat[i] = bare[i] + wait
 		}
-		mean = base + 1/mu + pw/gap + backlogWait
+		bareMean = base + 1/mu
+		statMean = bareMean
+		if pw > 0 && gap > 0 {
+			statMean += math.Min(pw/gap, maxWait)
+		}
+	}
+	// Each completed part's latency from its intended start: its wait for
+	// a connection, then its time at the target (at most the timeout, past
+	// which the client gives up).
+	latOf := func(ls latSample, st, br float64) float64 {
+		if ls.failed {
+			return ls.client + timeout
+		}
+		return ls.client + math.Min(timeout, math.Max(st, br+ls.target))
+	}
+	var q [5]float64
+	mean, targetMean := statMean, statMean
+	if done > 0 {
+		for i := range quantiles {
+			q[i] = weightedQuantile(s.lat, quantiles[i], func(ls latSample) float64 { return latOf(ls, stat[i], bare[i]) })
+		}
+		mean, targetMean = 0, 0
+		for _, ls := range s.lat {
+			l := latOf(ls, statMean, bareMean)
+			mean += ls.n * l
+			targetMean += ls.n * (l - ls.client)
+		}
+		mean /= done
+		targetMean /= done
+	} else {
+		for i := range q {
+			q[i] = math.Min(stat[i], timeout)
+		}
+		mean, targetMean = math.Min(statMean, timeout), math.Min(statMean, timeout)
 	}
 
-	conns := rate * mean
-	mem := m.BaseMemory + m.MemoryPerConn*conns + m.MemoryPerRate*served + bg(m.BackgroundMemory)
+	// In flight: Little's law on the target's side (at least what holds a
+	// connection at the end of the tick, and all of the pool while arrivals
+	// wait for one), bounded by the pool.
+	conns := targetMean * done / sec
+	if done == 0 {
+		conns = rate * targetMean
+	}
+	conns = math.Min(math.Max(conns, math.Min(s.serveRate, capacity)*hold+s.target.sum+s.client.sum), pool)
+	mem := m.BaseMemory + m.MemoryPerConn*conns + m.MemoryPerRate*workRate + bg(m.BackgroundMemory)
 
 	errRate := 0.0
-	if rate > 0 {
-		errRate = math.Min(1, dropped/(rate*sec))
+	if done > 0 {
+		errRate = failed / done
 	}
 	lat := s.noisy
 	if m.LatencyNoise > 0 {
@@ -413,8 +595,11 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 		LatencyP999: lat(q[4]),
 		LatencyMean: mean,
 		ErrorRate:   errRate,
-		Throughput:  served,
+		Throughput:  done / sec,
 		Connections: conns,
+		Requests:    done,
+		Errors:      failed,
+		Queued:      s.client.sum,
 	}
 	// Noise must not reorder the quantiles.
 	out.LatencyP90 = math.Max(out.LatencyP90, out.LatencyP50)
@@ -423,6 +608,60 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 	out.LatencyP999 = math.Max(out.LatencyP999, out.LatencyP99)
 	s.tick++
 	return out
+}
+
+// PhaseEnd is what the end of a phase adds beyond its ticks: requests
+// completed (and failed) while the engine finished the phase, and the
+// arrivals it dropped.
+type PhaseEnd struct {
+	Requests, Errors, Dropped float64
+}
+
+// EndPhase ends a phase as the engine's generator does: the arrivals still
+// waiting for a connection are sent as connections free up during grace
+// (the engine's drop grace, 1 s) and the rest are dropped — never sent, so
+// neither requests nor errors; then what is in flight completes before the
+// next phase starts. With grace 0 the queue is discarded without sending
+// (a phase ended early, whose queued arrivals the engine discards). That
+// time is outside the ticks: the target's cpu does not see it.
+func (s *Sim) EndPhase(grace time.Duration) PhaseEnd {
+	var end PhaseEnd
+	if grace > 0 && s.client.sum > 0 {
+		served, failed, _ := s.advance(s.now, grace.Seconds(), 0, s.capacity, false)
+		end.Requests, end.Errors = served+failed, failed
+	}
+	end.Dropped = s.client.clear()
+	// In flight: what the target answers within the timeout; the rest
+	// times out.
+	if s.target.sum > 0 {
+		served, failed, _ := s.advance(s.now+grace.Seconds(), s.m.Timeout.Seconds()+maxSubstep, 0, s.capacity, false)
+		end.Requests += served + failed
+		end.Errors += failed
+	}
+	s.target.clear()
+	s.serveRate = 0
+	return end
+}
+
+// weightedQuantile is the q-quantile of value over the parts, weighted by
+// their request counts.
+func weightedQuantile(parts []latSample, q float64, value func(latSample) float64) float64 {
+	type vw struct{ v, w float64 }
+	xs := make([]vw, 0, len(parts))
+	total := 0.0
+	for _, p := range parts {
+		xs = append(xs, vw{value(p), p.n})
+		total += p.n
+	}
+	sort.Slice(xs, func(i, j int) bool { return xs[i].v < xs[j].v })
+	acc := 0.0
+	for _, x := range xs {
+		acc += x.w
+		if acc >= q*total-1e-9 {
+			return x.v
+		}
+	}
+	return xs[len(xs)-1].v
 }
 
 func (s *Sim) noisy(v float64) float64 {

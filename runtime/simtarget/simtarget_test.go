@@ -96,7 +96,86 @@ func TestLatencyBlowsUpNearCapacity(t *testing.T) {
 	}
 }
 
-func TestPastCapacityErrorsAndThroughputCaps(t *testing.T) {
+// overloaded runs 3 ticks at 50 req/s, then 10 at 300 req/s, against a
+// 200 req/s target of 16 servers (80 ms a request) behind a pool of conns
+// connections with the given timeout, and ends the phase.
+func overloaded(t *testing.T, conns int, timeout time.Duration) (over Sample, requests, errors, dropped float64) {
+	t.Helper()
+	m, err := FromSimulate(&lang.Simulate{Capacity: 200, Cores: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.MaxConnections, m.Timeout = conns, timeout
+	s := mustSim(t, m, 1)
+	for i := 0; i < 13; i++ {
+		r := 50.0
+		if i >= 3 {
+			r = 300
+		}
+		over = s.Step(time.Duration(i)*time.Second, time.Second, r)
+		if over.Connections > float64(conns)+1e-9 && conns > 0 {
+			t.Fatalf("tick %d: %g in flight over a pool of %d", i, over.Connections, conns)
+		}
+		if i >= 3 {
+			requests += over.Requests
+			errors += over.Errors
+		}
+	}
+	end := s.EndPhase(time.Second)
+	return over, requests + end.Requests, errors + end.Errors, end.Dropped
+}
+
+// A pool the target drains within the timeout (32 connections at 200 req/s
+// wait 0.16 s at most, under the 2 s timeout): arrivals past capacity wait
+// at the client, nothing fails, and what still waits a second after the
+// phase is dropped — as the engine does (a real run of this against the
+// testbed: 0 errors, 809 dropped, 2192 sent).
+func TestSmallPoolPastCapacityDropsNotErrors(t *testing.T) {
+	last, requests, errors, dropped := overloaded(t, 32, 2*time.Second)
+	if errors != 0 || last.ErrorRate != 0 {
+		t.Fatalf("errors %g (rate %g), want none: the pool fills before anything waits 2s at the target", errors, last.ErrorRate)
+	}
+	// 3000 arrivals, 2000 served in the phase, about 200 sent in the
+	// grace, the rest dropped.
+	if requests < 2150 || requests > 2250 || math.Abs(last.Throughput-200) > 1e-6 {
+		t.Fatalf("completed %g requests over 10 s and the grace (last tick %g/s), want about 2200", requests, last.Throughput)
+	}
+	if math.Abs(requests+dropped-3000) > 1 {
+		t.Fatalf("completed %g + dropped %g, want the 3000 arrivals", requests, dropped)
+	}
+	if math.Abs(last.Connections-32) > 1e-6 {
+		t.Fatalf("in flight %g, want the whole pool (32)", last.Connections)
+	}
+	// The client's wait is latency (from the intended start): a third of
+	// the elapsed overload at the end (1 − 200/300 of 10 s).
+	if last.Queued < 900 || last.LatencyP50 < 2.5 || last.LatencyP50 > 4 {
+		t.Fatalf("queued %g, p50 %gs: the wait for a connection should show", last.Queued, last.LatencyP50)
+	}
+}
+
+// A pool larger than what the target serves within the timeout (1000
+// connections, 1 s × 200 req/s): the target's queue reaches the timeout,
+// and from then on what it serves has waited so long that the client has
+// given up — nearly everything fails (a real run: 82% errors, 0 dropped).
+func TestLargePoolPastCapacityTimesOut(t *testing.T) {
+	last, requests, errors, dropped := overloaded(t, 1000, time.Second)
+	if dropped != 0 || last.Queued != 0 {
+		t.Fatalf("dropped %g, queued %g: the pool never fills", dropped, last.Queued)
+	}
+	if share := errors / requests; share < 0.7 || share > 0.9 {
+		t.Fatalf("error share %g (%g of %g), want most", share, errors, requests)
+	}
+	if last.ErrorRate < 0.99 || math.Abs(last.LatencyP99-1) > 1e-9 {
+		t.Fatalf("last tick: error rate %g, p99 %gs; want all failing at the 1 s timeout", last.ErrorRate, last.LatencyP99)
+	}
+	if last.CPU < 0.99 {
+		t.Fatalf("cpu %g: the target serves the late requests all the same", last.CPU)
+	}
+}
+
+// Without a pool (a target on its own) the timeout alone decides, and the
+// backlog drains once the load falls.
+func TestNoPoolPastCapacityErrorsThenRelief(t *testing.T) {
 	m, _ := FromSimulate(&lang.Simulate{Capacity: 100})
 	m.Timeout = 2 * time.Second
 	s := mustSim(t, m, 1)
@@ -105,18 +184,49 @@ func TestPastCapacityErrorsAndThroughputCaps(t *testing.T) {
 		t.Fatalf("errors before the backlog outlives the timeout: %g", first.ErrorRate)
 	}
 	last := steady(s, 150, 10)
-	if math.Abs(last.Throughput-100) > 1e-6 {
-		t.Fatalf("throughput past capacity = %g, want 100", last.Throughput)
+	if last.ErrorRate < 0.99 || last.Queued != 0 {
+		t.Fatalf("saturated past the timeout: error rate %g, queued %g", last.ErrorRate, last.Queued)
 	}
-	if math.Abs(last.ErrorRate-50.0/150) > 1e-6 {
-		t.Fatalf("error rate = %g, want %g", last.ErrorRate, 50.0/150)
-	}
-	if last.LatencyP99 < 2 {
-		t.Fatalf("p99 while saturated = %gs, want at least the 2s timeout", last.LatencyP99)
+	if last.LatencyP99 < 1.99 || last.LatencyP99 > 2.01 {
+		t.Fatalf("p99 while saturated = %gs, want the 2s timeout", last.LatencyP99)
 	}
 	// Relief drains the backlog.
 	if got := steady(s, 10, 10); got.ErrorRate != 0 || got.LatencyP99 > 0.1 {
 		t.Fatalf("after relief: %+v", got)
+	}
+	if got := s.EndPhase(time.Second); got.Dropped != 0 {
+		t.Fatalf("dropped %g without a pool", got.Dropped)
+	}
+}
+
+// Below capacity the pool changes nothing.
+func TestPoolInvisibleBelowCapacity(t *testing.T) {
+	m, _ := FromSimulate(&lang.Simulate{Capacity: 400, Cores: 4, Noise: 0.05})
+	a, b := mustSim(t, m, 3), func() *Sim { m := m; m.MaxConnections = 100; return mustSim(t, m, 3) }()
+	for i := 0; i <= 15; i++ { // up to 75% of capacity
+		at := time.Duration(i) * time.Second
+		r := 20 * float64(i)
+		x, y := a.Step(at, time.Second, r), b.Step(at, time.Second, r)
+		if x != y {
+			t.Fatalf("tick %d at %g req/s: without a pool %+v, with 100 connections %+v", i, r, x, y)
+		}
+	}
+}
+
+// An ended phase's queue is discarded with grace 0 (an early end).
+func TestEndPhaseWithoutGraceDiscards(t *testing.T) {
+	m, _ := FromSimulate(&lang.Simulate{Capacity: 100})
+	m.MaxConnections = 10
+	s := mustSim(t, m, 1)
+	q := steady(s, 300, 3).Queued
+	if q < 100 {
+		t.Fatalf("queued %g", q)
+	}
+	if got := s.EndPhase(0); math.Abs(got.Dropped-q) > 1e-6 {
+		t.Fatalf("EndPhase(0) dropped %g, want the whole queue %g", got.Dropped, q)
+	}
+	if got := s.Step(3*time.Second, time.Second, 0); got.Queued != 0 {
+		t.Fatalf("queue after the end: %g", got.Queued)
 	}
 }
 
