@@ -81,7 +81,8 @@ func TestCompareShowsTheChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"peak planned rate", "1486", "safe.cpu at", "keeps the plan within its envelope", "verdict"} {
+	// 1493: the ramp 100→1500 over 100 s, mean over its last 1 s tick.
+	for _, want := range []string{"peak planned rate", "1493", "safe.cpu at", "keeps the plan within its envelope", "verdict"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("compare lacks %q:\n%s", want, out)
 		}

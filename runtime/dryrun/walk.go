@@ -100,6 +100,14 @@ func walk(plan *lang.Plan, target simtarget.Target, links [][]shapers.Link, wind
 					out.Rate = float64(max(out.Concurrency, 0)) / (ph.ThinkTime.Seconds() + lat)
 				}
 			}
+			if ph.Concurrency == 0 && out.Rate == in.Rate {
+				// The engine's pacers follow the rate shape between ticks
+				// when the chain leaves the rate as planned (and hold the
+				// chain's rate otherwise): such a tick sends the shape's
+				// mean over it, not its value at the tick's start.
+				out.Rate = plannedAt(el + dt/2)
+				planned = out.Rate
+			}
 			rate := shapers.EffectiveRate(out, classes)
 			for _, lim := range []float64{plan.Settings.MaxRate, ph.MaxRate} {
 				if lim > 0 && rate > lim {
