@@ -1,8 +1,11 @@
-// Package shapeeval holds `make eval`: the proof that predicting beats
-// reacting. It runs the same plans against the bundled testbed (in its own
-// process, with a known capacity) with no shaper, aimd, gradient and
-// predictive_rate_limit, the testbed's utilisation read through a real
-// Prometheus, and prints seconds above the envelope, the worst overshoot,
-// requests served and p99 per strategy and plan. See eval_test.go; it is
-// skipped unless LOADSHAPER_EVAL is set.
+// Package shapeeval holds `make eval` and `make eval-targets`: the proof
+// that predicting beats reacting. It runs the same plans with no shaper,
+// aimd, gradient and predictive_rate_limit against a target — the bundled
+// testbed (its own process, a known capacity, its utilisation read
+// through a real Prometheus), a cpu-bound Go server (one core, its CPU
+// through Prometheus) and nginx with limit_req (an envelope on the
+// generator's error rate and p99) — scores each run against a truth read
+// from the target itself each tick, and prints seconds above the envelope,
+// the worst reading, requests served and p99 per strategy and plan. See
+// spec/eval.md; the tests are skipped unless LOADSHAPER_EVAL is set.
 package shapeeval

@@ -245,7 +245,15 @@ func runOne(t *testing.T, tg *target, sc scenario, strategy string) result {
 		defer mu.Unlock()
 		ticks = append(ticks, tick{at: ts.Elapsed, truthTick: tt})
 		if trace {
-			t.Logf("%5.1fs rate %6.1f %s", ts.Elapsed.Seconds(), ts.Instruction.Rate, tt.trace)
+			// The client's figures of the tick and the guard's reason say
+			// what the shaper saw and did.
+			why := ""
+			for _, sr := range loop.Report().Shapers {
+				if sr.Shaper == "guard" {
+					why = " | " + sr.LastReason
+				}
+			}
+			t.Logf("%5.1fs rate %6.1f %s | client p99 %4.0f ms err %.3f%s", ts.Elapsed.Seconds(), ts.Instruction.Rate, tt.trace, ts.Latency.P99, ts.ErrorRate, why)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
