@@ -59,7 +59,7 @@ var StrategyParams = map[string][]Param{
 	// shapers package declares for them (shapers/predictive.go, reactive.go).
 	"predictive_rate_limit": {
 		{Name: "horizon", Kind: ParamDuration, Default: cty.NumberIntVal(30), Min: 1, Max: 3600, Doc: "how far ahead to say when the planned rate would reach the limit"},
-		{Name: "confidence", Kind: ParamNumber, Default: cty.NumberFloatVal(2), Min: 0, Max: 6, Doc: "width of the prediction band in standard errors (2 is about 95%)"},
+		{Name: "confidence", Kind: ParamNumber, Default: cty.NumberFloatVal(2), Min: 0, Max: 6, Doc: "width of the prediction band in standard errors (the upper bound: at 2, about 98% of readings fall under it)"},
 		{Name: "max_step", Kind: ParamNumber, Default: cty.NumberFloatVal(0.1), Min: 0.001, Max: 10, Doc: "largest increase per tick, as a fraction of the previous rate"},
 		{Name: "min_step", Kind: ParamNumber, Default: cty.NumberFloatVal(0.01), Min: 0, Max: 1, Doc: "increase per tick always allowed, as a fraction of the phase's peak rate"},
 		{Name: "probe_start", Kind: ParamNumber, Default: cty.NumberFloatVal(0.5), Min: 0.01, Max: 1, Doc: "first tick: this fraction of the planned rate (nothing is known yet)"},

@@ -35,6 +35,7 @@ type predictive struct {
 	settled  int                  // ticks the fit has been identified and accurate; the lag is kept from 30 on
 	hinted   bool                 // the lag's first guess came from the readings' Age and Window
 	ratios   map[string][]float64 // recent reading/rate of lag-aligned pairs, for the model-free bound's noise
+	relearn  map[string]int       // ticks left, after a level shift, during which the model-free bound stays in force
 }
 
 func init() {
@@ -43,7 +44,7 @@ func init() {
 		Summary: "Send min(planned rate, the largest rate whose predicted upper bound stays inside the envelope), with a per-tick step limit.",
 		Params: []Param{
 			{Name: "horizon", Kind: Duration, Default: 30 * time.Second, Min: 1, Max: 3600, Doc: "how far ahead to say when the planned rate would reach the limit"},
-			{Name: "confidence", Kind: Number, Default: 2.0, Min: 0, Max: 6, Doc: "width of the prediction band in standard errors (2 ≈ 95%)"},
+			{Name: "confidence", Kind: Number, Default: 2.0, Min: 0, Max: 6, Doc: "width of the prediction band in standard errors (the upper bound: at 2, about 98% of readings fall under it)"},
 			{Name: "max_step", Kind: Number, Default: 0.1, Min: 0.001, Max: 10, Doc: "largest increase per tick, as a fraction of the previous rate"},
 			{Name: "min_step", Kind: Number, Default: 0.01, Min: 0, Max: 1, Doc: "increase per tick always allowed, as a fraction of the phase's peak rate"},
 			{Name: "probe_start", Kind: Number, Default: 0.5, Min: 0.01, Max: 1, Doc: "first tick: this fraction of the planned rate (nothing is known yet)"},
@@ -64,7 +65,7 @@ func init() {
 				env: cfg.Envelope, z: p.Float("confidence"), maxStep: p.Float("max_step"), minStep: p.Float("min_step"),
 				probe: p.Float("probe_start"), lambda: p.Float("forgetting"), sat: p.Float("saturation"),
 				maxErr: p.Float("max_error"), backoff: p.Float("backoff"), minRate: p.Float("min_rate"), horizon: p.Duration("horizon"),
-				models: map[string]*predictors.ResponseLine{}, drift: map[string]*predictors.ResidualTrend{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{},
+				models: map[string]*predictors.ResponseLine{}, drift: map[string]*predictors.ResidualTrend{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{}, relearn: map[string]int{},
 			}
 			maxLag := max(1, int(math.Round(float64(p.Duration("max_lag"))/float64(tick))))
 			pr.lag = predictors.LagEstimator{D: min(2, maxLag), W: 3, MaxLag: maxLag, Window: 90}
@@ -153,7 +154,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			continue
 		}
 		xs[m] = x
-		if x > 0 && y > 0 {
+		if x > 0 && y > 0 && y <= pr.sat*env[m] { // a pinned reading says nothing of the ratio
 			r := append(pr.ratios[m], y/x)
 			if len(r) > 15 {
 				r = r[len(r)-15:]
@@ -190,6 +191,15 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 				pr.shifts[m] = 0
 				pr.errEWMA, pr.reactive = 0, false // a known shift, not a wrong model
 				pr.skip[m] = lagD + lagW
+				// The reading/rate ratios of the old system are not noise
+				// of the new one; and the new line rests on a few pairs
+				// taken while the rate was being cut, so the model-free
+				// bound stays in force until the readings have seen the
+				// new system for twice the lag, and until the pairs taken
+				// during the cut weigh under about 60% of the fit (half the
+				// forgetting's time constant).
+				delete(pr.ratios, m)
+				pr.relearn[m] = max(2*(lagD+lagW)+5, halfLife(pr.lambda))
 				d.Reason = fmt.Sprintf("%s left its predicted band: relearning", m)
 			}
 		}
@@ -293,7 +303,9 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		lim := env[m]
 		ys := pr.ys[m]
 		y := ys[len(ys)-1]
-		if identified && !pr.reactive && y <= lim && !contra[m] {
+		if pr.relearn[m] > 0 {
+			pr.relearn[m]--
+		} else if identified && !pr.reactive && y <= lim && !contra[m] {
 			continue
 		}
 		// Keep the band's floor as margin, or more when the readings are
@@ -383,6 +395,23 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 	}
 	if !first {
 		up := prev*(1+pr.maxStep) + pr.minStep*peak
+		// After a level shift, the readings of a raised rate arrive only a
+		// lag later, and a step per tick compounds over that lag (1.1⁷ ≈ 2)
+		// with nothing seen of the new system: the rate may rise one step
+		// above the highest rate a reading since the shift found under the
+		// limit, and holds while there is none.
+		for _, m := range names {
+			if pr.relearn[m] <= 0 {
+				continue
+			}
+			ceil := prev
+			if e, ok := evid[m]; ok {
+				ceil = math.Max(prev, e*(1+pr.maxStep)+pr.minStep*peak)
+			}
+			if ceil < up {
+				up = ceil
+			}
+		}
 		if target > up {
 			target = up
 			why = append(why, "step limit")
@@ -451,6 +480,15 @@ func evidenceFloor(names []string, evid map[string]float64) (float64, bool) {
 		}
 	}
 	return fl, ok && fl > 0
+}
+
+// halfLife is half the time constant, in ticks, of a fit that keeps
+// lambda of its weight per tick (at most 120 ticks; lambda 1 never forgets).
+func halfLife(lambda float64) int {
+	if lambda >= 1 {
+		return 120
+	}
+	return min(120, int(math.Round(0.5/(1-lambda))))
 }
 
 // historyTicks is how many ticks of rates and readings the shaper keeps.
