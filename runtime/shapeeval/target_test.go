@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,7 +23,9 @@ import (
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/runtime/control"
 	"github.com/loadshaper/loadshaper/runtime/engine"
+	"github.com/loadshaper/loadshaper/runtime/history"
 	"github.com/loadshaper/loadshaper/stdlib"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // A target is what an evaluation run shapes load against: where to send
@@ -180,14 +183,17 @@ func verdicts(scs []scenario, rs []result) {
 		if bestName == "" {
 			continue
 		}
+		if sc.halveAt > 0 {
+			// The halving is a surprise no model foresees: the target for
+			// this plan is the recovery; the seconds above are reported.
+			fmt.Printf("%s: back inside the envelope %.0f s after the halving (target 10 s): %s; predictive %d s above vs best reactive (%s) %d s; served %.0f vs %.0f\n",
+				sc.name, p.recoverS, yes(p.recoverS <= 10, "met", "NOT met"), p.secondsOver, bestName, best.secondsOver, p.served, best.served)
+			continue
+		}
 		half := float64(p.secondsOver) <= 0.5*float64(best.secondsOver)
 		more := p.served >= best.served
-		fmt.Printf("%s: predictive %d s above vs best reactive (%s) %d s: %s; served %.0f vs %.0f: %s",
+		fmt.Printf("%s: predictive %d s above vs best reactive (%s) %d s: %s; served %.0f vs %.0f: %s\n",
 			sc.name, p.secondsOver, bestName, best.secondsOver, yes(half, "at most half", "NOT at most half"), p.served, best.served, yes(more, "at least as many", "FEWER"))
-		if sc.halveAt > 0 {
-			fmt.Printf("; back inside the envelope %.0f s after the halving (target 10 s): %s", p.recoverS, yes(p.recoverS <= 10, "met", "NOT met"))
-		}
-		fmt.Println()
 	}
 }
 
@@ -219,9 +225,28 @@ func runOne(t *testing.T, tg *target, sc scenario, strategy string) result {
 		plan.Phases = append(plan.Phases, &p)
 	}
 	if strategy != "none" {
-		plan.Shapers = []*lang.Shaper{{Name: "guard", Strategy: strategy, Envelope: "safe"}}
+		name, params, err := strategyParams(strategy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan.Shapers = []*lang.Shaper{{Name: "guard", Strategy: name, Envelope: "safe", Params: params}}
 	}
-	loop, err := control.New(plan, control.Options{})
+	var opts control.Options
+	if hp := os.Getenv("LOADSHAPER_EVAL_HISTORY"); hp != "" {
+		// Every run's ticks and decisions, for `loadshaper history show`.
+		store, err := history.Open(hp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		rec, err := store.Begin(history.Run{Plan: tg.name + " / " + sc.name + " / " + strategy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = rec.Finish("ok", time.Now()) }()
+		opts.Recorder = rec
+	}
+	loop, err := control.New(plan, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,4 +384,24 @@ func matchesAny(name string, parts []string) bool {
 		}
 	}
 	return false
+}
+
+// strategyParams splits a strategy written with parameters,
+// "predictive_rate_limit:confidence=1;max_step=0.2", into its name and
+// numeric parameters, so LOADSHAPER_EVAL_STRATEGIES can compare settings.
+func strategyParams(spec string) (string, map[string]cty.Value, error) {
+	name, rest, ok := strings.Cut(spec, ":")
+	if !ok {
+		return spec, nil, nil
+	}
+	params := map[string]cty.Value{}
+	for _, kv := range strings.Split(rest, ";") {
+		k, v, _ := strings.Cut(kv, "=")
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return "", nil, fmt.Errorf("strategy %q: parameter %q: %v", spec, k, err)
+		}
+		params[strings.TrimSpace(k)] = cty.NumberFloatVal(f)
+	}
+	return name, params, nil
 }
