@@ -25,6 +25,20 @@ type ResponseLine struct {
 
 	w, sx, sy, sxx, sxy, syy float64 // weighted sums
 	n                        int     // samples ever used
+	noiseCap                 float64 // 0 = none; see CapNoise
+}
+
+// CapNoise caps the residual σ the prediction band uses (in the fitted
+// scale) at s: the error of the line's recent one-step-ahead predictions,
+// which the caller measures. The fit's own σ remembers a transient (lag
+// misalignment while the rate moved fast) for as long as the forgetting
+// keeps its pairs; the recent errors say what the line misses now. 0
+// removes the cap.
+func (m *ResponseLine) CapNoise(s float64) {
+	if math.IsNaN(s) || s < 0 {
+		s = 0
+	}
+	m.noiseCap = s
 }
 
 // NewResponseLine returns an empty line with forgetting factor forget per
@@ -124,6 +138,9 @@ func (m *ResponseLine) Predict(x, z, floor float64) (mean, upper float64, ok boo
 	a, b, sigma, sxxc, ok := m.Fit()
 	if !ok {
 		return 0, 0, false
+	}
+	if m.noiseCap > 0 && m.noiseCap < sigma {
+		sigma = m.noiseCap
 	}
 	xm := m.sx / m.w
 	se := sigma * math.Sqrt(1+1/m.w+(x-xm)*(x-xm)/sxxc)

@@ -36,6 +36,7 @@ type predictive struct {
 	hinted   bool                 // the lag's first guess came from the readings' Age and Window
 	ratios   map[string][]float64 // recent reading/rate of lag-aligned pairs, for the model-free bound's noise
 	relearn  map[string]int       // ticks left, after a level shift, during which the model-free bound stays in force
+	resid    map[string][]float64 // the line's recent one-step-ahead errors, for its band's noise
 }
 
 func init() {
@@ -65,7 +66,7 @@ func init() {
 				env: cfg.Envelope, z: p.Float("confidence"), maxStep: p.Float("max_step"), minStep: p.Float("min_step"),
 				probe: p.Float("probe_start"), lambda: p.Float("forgetting"), sat: p.Float("saturation"),
 				maxErr: p.Float("max_error"), backoff: p.Float("backoff"), minRate: p.Float("min_rate"), horizon: p.Duration("horizon"),
-				models: map[string]*predictors.ResponseLine{}, drift: map[string]*predictors.ResidualTrend{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{}, relearn: map[string]int{},
+				models: map[string]*predictors.ResponseLine{}, drift: map[string]*predictors.ResidualTrend{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{}, relearn: map[string]int{}, resid: map[string][]float64{},
 			}
 			maxLag := max(1, int(math.Round(float64(p.Duration("max_lag"))/float64(tick))))
 			pr.lag = predictors.LagEstimator{D: min(2, maxLag), W: 3, MaxLag: maxLag, Window: 90}
@@ -177,6 +178,11 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			_, _, sigma, _, _ := mod.Fit()
 			if !mod.Inverse() {
 				pr.drift[m].Update(e)
+				r := append(pr.resid[m], e)
+				if len(r) > residTicks {
+					r = r[len(r)-residTicks:]
+				}
+				pr.resid[m] = r
 			}
 			// A level shift (capacity halved, a deploy): readings far outside
 			// the band twice running. Forget most of the old fit.
@@ -199,6 +205,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 				// during the cut weigh under about 60% of the fit (half the
 				// forgetting's time constant).
 				delete(pr.ratios, m)
+				delete(pr.resid, m)
 				pr.relearn[m] = max(2*(lagD+lagW)+5, halfLife(pr.lambda))
 				d.Reason = fmt.Sprintf("%s left its predicted band: relearning", m)
 			}
@@ -207,6 +214,17 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			pr.skip[m]--
 		} else if y <= pr.sat*lim {
 			mod.Observe(x, y)
+		}
+		// The band's noise: the line's recent prediction errors (their
+		// RMS, so a bias counts too) when there are enough of them.
+		if r := pr.resid[m]; len(r) >= residTicks {
+			ss := 0.0
+			for _, e := range r {
+				ss += e * e
+			}
+			mod.CapNoise(math.Sqrt(ss / float64(len(r))))
+		} else {
+			mod.CapNoise(0)
 		}
 	}
 	if errN > 0 {
@@ -481,6 +499,9 @@ func evidenceFloor(names []string, evid map[string]float64) (float64, bool) {
 	}
 	return fl, ok && fl > 0
 }
+
+// residTicks is how many recent prediction errors set the band's noise.
+const residTicks = 10
 
 // halfLife is half the time constant, in ticks, of a fit that keeps
 // lambda of its weight per tick (at most 120 ticks; lambda 1 never forgets).
