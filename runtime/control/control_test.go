@@ -53,20 +53,7 @@ func TestLoopDrivesARealRun(t *testing.T) {
 		Phases: []*lang.Phase{{Name: "ramp", Duration: 8 * time.Second, Rate: stdlib.Ramp{From: 20, To: 400}, Arrival: "uniform",
 			Shapers: []string{"guard"}}},
 	}
-	store, err := history.Open(filepath.Join(t.TempDir(), "h.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	rec, err := store.Begin(history.Run{Plan: plan.Name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loop, err := New(plan, Options{Recorder: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loop.Close()
+	store, rec, loop := recordedLoop(t, plan)
 	sum, err := engine.Run(context.Background(), plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -99,4 +86,25 @@ func TestLoopDrivesARealRun(t *testing.T) {
 		t.Errorf("report text:\n%s", out.String())
 	}
 	t.Logf("\n%s", out.String())
+}
+
+// recordedLoop is a control loop for plan that records into a history file
+// of its own; the store and the loop close when the test ends.
+func recordedLoop(t *testing.T, plan *lang.Plan) (*history.Store, *history.Recorder, *Loop) {
+	t.Helper()
+	store, err := history.Open(filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	rec, err := store.Begin(history.Run{Plan: plan.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop, err := New(plan, Options{Recorder: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { loop.Close() })
+	return store, rec, loop
 }

@@ -3,7 +3,6 @@ package control
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,20 +32,7 @@ func TestGrowthIntentDoublesTheSentRate(t *testing.T) {
 		Intents:  []*lang.Intent{{Name: "sale", Kind: "growth", At: 2 * time.Second, Growth: 2}},
 		Phases:   []*lang.Phase{{Name: "main", Duration: 4 * time.Second, Rate: stdlib.Constant(100), Arrival: "uniform"}},
 	}
-	store, err := history.Open(filepath.Join(t.TempDir(), "h.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	rec, err := store.Begin(history.Run{Plan: plan.Name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loop, err := New(plan, Options{Recorder: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loop.Close()
+	store, rec, loop := recordedLoop(t, plan)
 	var live bytes.Buffer
 	sum, err := engine.Run(context.Background(), plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick},
 		Progress: engine.LineProgress{W: &live}})

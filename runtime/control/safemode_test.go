@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -161,20 +160,7 @@ func TestSafeModeRealRunScrapeGoesDark(t *testing.T) {
 	defer timer.Stop()
 
 	plan := safePlan(tb.URL, "http://"+ln.Addr().String()+"/metrics", "hold")
-	store, err := history.Open(filepath.Join(t.TempDir(), "h.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	rec, err := store.Begin(history.Run{Plan: plan.Name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loop, err := New(plan, Options{Recorder: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loop.Close()
+	store, rec, loop := recordedLoop(t, plan)
 	var ticks []*engine.TickStats
 	var live bytes.Buffer
 	sum, err := engine.Run(context.Background(), plan, engine.Options{Controller: loop, Seed: 1,
