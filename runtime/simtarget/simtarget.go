@@ -515,12 +515,9 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 		lambda := util * capacity
 		pw := erlangC(c, lambda/mu)
 		gap := c*mu - lambda
-		if rate >= capacity {
-			// Saturated: the queue is the simulated one, not M/M/c's
-			// steady state (which has none past capacity).
-			pw = 0
-		}
-		// The pool bounds the queue at the target: at most pool − busy wait there.
+		// The pool bounds the queue at the target: at most pool − busy wait
+		// there (past capacity the simulated queue's wait takes over as it
+		// grows: the larger of the two counts).
 		maxWait := math.Max(0, pool-math.Min(rate, capacity)*hold) / math.Max(capacity, 1e-9)
 		for i, qq := range quantiles {
 			wait := 0.0
