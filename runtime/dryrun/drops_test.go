@@ -9,52 +9,17 @@ import (
 	"github.com/loadshaper/loadshaper/lang"
 )
 
-// overPlan asks 300 req/s for 10 s of a 200 req/s target (16 servers, 80 ms
-// a request) through a pool of conns connections with the given timeout.
-// Real runs of it against `loadshaper demo --capacity 200 --workers 16`:
-// with 32 connections and 2s, 0 errors and 809 dropped of 3000; with 1000
+// overPlan is testdata/over.lshcl (300 req/s for 10 s to a 200 req/s
+// target) with a pool of conns connections and the given timeout. Real
+// runs of it against `loadshaper demo --capacity 200 --workers 16`: with
+// 32 connections and 2s, 0 errors and 809 dropped of 3000; with 1000
 // connections and 1s, 2458 errors (82%) and 0 dropped.
 func overPlan(t *testing.T, conns int, timeout string) *lang.Plan {
 	t.Helper()
-	src := fmt.Sprintf(`
-target "tb" {
-  url             = "http://127.0.0.1:9"
-  timeout         = %q
-  max_connections = %d
-}
-
-request "work" {
-  target = target.tb
-  path   = "/work"
-}
-
-simulate {
-  capacity = 200
-  cores    = 16
-}
-
-phase "warm" {
-  duration = "3s"
-  rate     = 50
-}
-
-phase "over" {
-  duration = "10s"
-  rate     = 300
-}
-
-phase "after" {
-  duration = "5s"
-  rate     = 50
-}
-
-threshold "error_rate" {
-  max = 0.01
-}
-`, timeout, conns)
-	plan, diags := lang.LoadSource("over.lshcl", []byte(src), lang.LoadOptions{})
-	if diags.Diags.HasErrors() || plan == nil {
-		t.Fatalf("plan: %s", diags.Diags.Error())
+	plan, diags := lang.Load([]string{"testdata/over.lshcl"}, lang.LoadOptions{Environ: []string{},
+		Vars: map[string]string{"conns": fmt.Sprint(conns), "timeout": timeout}})
+	if diags.HasErrors() || plan == nil {
+		t.Fatalf("plan: %s", diags.Error())
 	}
 	return plan
 }
