@@ -60,7 +60,25 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The window a reading carries is what the run's control loop gives
+	// its shapers: the range selector of the plan's query for the metric;
+	// a plan without a cpu query keeps the simulated target's window.
+	queried := map[string]time.Duration{}
+	hasCPU := false
+	if len(plan.Targets) > 0 {
+		for _, src := range plan.Targets[0].Metrics {
+			for name, q := range src.Queries {
+				hasCPU = hasCPU || name == "cpu"
+				if w := queryWindow(q); w > queried[name] {
+					queried[name] = w
+				}
+			}
+		}
+	}
 	lag := func(metric string) time.Duration {
+		if metric == "cpu" && hasCPU {
+			return queried["cpu"]
+		}
 		if metric == "cpu" {
 			w := opts.Model.CPUWindow
 			if w <= 0 {
