@@ -37,6 +37,8 @@ type predictive struct {
 	ratios   map[string][]float64 // recent reading/rate of lag-aligned pairs, for the model-free bound's noise
 	relearn  map[string]int       // ticks left, after a level shift, during which the model-free bound stays in force
 	resid    map[string][]float64 // the line's recent one-step-ahead errors, for its band's noise
+	knee     map[string]knee      // the last unforeseen crossing of each metric's limit
+	distrust map[string]bool      // the line contradicted the evidence last tick
 }
 
 func init() {
@@ -66,7 +68,7 @@ func init() {
 				env: cfg.Envelope, z: p.Float("confidence"), maxStep: p.Float("max_step"), minStep: p.Float("min_step"),
 				probe: p.Float("probe_start"), lambda: p.Float("forgetting"), sat: p.Float("saturation"),
 				maxErr: p.Float("max_error"), backoff: p.Float("backoff"), minRate: p.Float("min_rate"), horizon: p.Duration("horizon"),
-				models: map[string]*predictors.ResponseLine{}, drift: map[string]*predictors.ResidualTrend{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{}, relearn: map[string]int{}, resid: map[string][]float64{},
+				models: map[string]*predictors.ResponseLine{}, drift: map[string]*predictors.ResidualTrend{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{}, relearn: map[string]int{}, resid: map[string][]float64{}, knee: map[string]knee{}, distrust: map[string]bool{},
 			}
 			maxLag := max(1, int(math.Round(float64(p.Duration("max_lag"))/float64(tick))))
 			pr.lag = predictors.LagEstimator{D: min(2, maxLag), W: 3, MaxLag: maxLag, Window: 90}
@@ -169,6 +171,18 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			pr.drift[m] = &predictors.ResidualTrend{Alpha: 0.3, Beta: 0.1}
 		}
 		floor := 0.01 * lim
+		// A reading over the limit that the line did not foresee (above its
+		// band, or with no line yet) marks a knee: a limit that gives no
+		// warning below it, like a rate limiter's queue or a pool running
+		// dry. The rate is held under the rates that crossed it for a
+		// while, rather than found again by crossing it.
+		// Only the onset counts: the readings after it, over the limit
+		// while the rate is being cut, describe the same excursion.
+		if y > lim && !first && (k < 1 || !(ys[k-1] > lim)) {
+			if _, up, ok := mod.Predict(x, pr.z, floor); !ok || y > up || pr.reactive || pr.distrust[m] {
+				pr.knee[m] = knee{rate: pr.spanMax(k, lagD, lagW), ttl: halfLife(pr.lambda), at: s.Now}
+			}
+		}
 		if mean, _, ok := mod.Predict(x, pr.z, floor); ok && y <= pr.sat*lim {
 			e := y - mean
 			if mod.Weight() >= 10 {
@@ -398,6 +412,19 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 			why = append(why, fmt.Sprintf("evidence floor: readings at %s rps were under every limit", fmtRate(ev)))
 		}
 	}
+	for _, m := range names {
+		k, ok := pr.knee[m]
+		if !ok || k.ttl <= 0 || math.IsInf(k.rate, 1) || math.IsNaN(k.rate) {
+			continue
+		}
+		k.ttl--
+		pr.knee[m] = k
+		if c := evidenceDiscount * k.rate; target > c {
+			target = c
+			d.Contention = m
+			why = append(why, fmt.Sprintf("%s crossed its limit unforeseen at %s rps (%s ago): held under that", m, fmtRate(k.rate), (s.Now-k.at).Round(time.Second)))
+		}
+	}
 	if guard < target {
 		target = guard
 		d.Contention = guardBy
@@ -407,6 +434,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		}
 	}
 	for _, m := range names {
+		pr.distrust[m] = contra[m]
 		if contra[m] {
 			why = append(why, fmt.Sprintf("the %s line contradicts readings under its limit at %s rps: not trusted", m, fmtRate(evid[m])))
 		}
@@ -485,6 +513,33 @@ func (pr *predictive) evidence(m string, lim float64, lagD, lagW int) (float64, 
 		}
 	}
 	return best, ok
+}
+
+// knee is an unforeseen crossing of a limit: the highest rate sent over
+// the span the reading that first crossed it may describe, how many more
+// ticks the rate is held under it, and when it was seen. The knee lies at
+// or below that rate; the rate is held at evidenceDiscount of it, and a
+// knee lower still is found by the next crossing, from a lower rate.
+type knee struct {
+	rate float64
+	ttl  int
+	at   time.Duration
+}
+
+// spanMax is the highest rate sent over the span the reading at k may
+// describe (the aligned window, a tick wider each side, up to the
+// reading); +Inf when none is known.
+func (pr *predictive) spanMax(k, lagD, lagW int) float64 {
+	x, ok := 0.0, false
+	for i := max(k-lagD-lagW, 0); i <= k && i < len(pr.sentPrev); i++ {
+		if v := pr.sentPrev[i]; !math.IsNaN(v) {
+			x, ok = math.Max(x, v), true
+		}
+	}
+	if !ok {
+		return math.Inf(1)
+	}
+	return x
 }
 
 // evidenceFloor is the lowest evidence over the metrics that have readings
