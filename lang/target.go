@@ -59,7 +59,7 @@ func (l *loader) decodeTargetBlock(b *hcl.Block) {
 		attrs, adiags := mb.Body.JustAttributes()
 		l.diags = append(l.diags, adiags...)
 		n.exprs = append(n.exprs, attrExprs(attrs)...)
-		src := &MetricsSource{Kind: kind, Queries: map[string]string{}, Timeout: defaultMetricsTimeout, OnStale: "hold", DeclRange: mb.DefRange}
+		src := &MetricsSource{Kind: kind, Queries: map[string]string{}, Timeout: defaultMetricsTimeout, OnStale: "lower", DeclRange: mb.DefRange}
 		mbs = append(mbs, metricsBlock{src, attrs, mb})
 		t.Metrics = append(t.Metrics, src)
 	}

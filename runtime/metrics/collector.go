@@ -27,7 +27,7 @@ type Spec struct {
 	// Interval between reads; 0 = every tick. Between reads the last
 	// samples are reused (and stay fresh).
 	Interval time.Duration
-	OnStale  string   // hold | lower | ignore; "" = hold
+	OnStale  string   // hold | lower | ignore; "" = lower
 	Metrics  []string // names the source declares (so they are known stale even before a first read)
 }
 

@@ -102,7 +102,7 @@ func TestSafeModePrecedence(t *testing.T) {
 		{nil, ""},
 		{[]MetricState{{Name: "cpu", Stale: false}}, ""},
 		{[]MetricState{{Name: "cpu", Stale: true, OnStale: OnStaleIgnore}}, ""},
-		{[]MetricState{{Name: "cpu", Stale: true}}, OnStaleHold},
+		{[]MetricState{{Name: "cpu", Stale: true}}, OnStaleLower}, // the default: blind, back off
 		{[]MetricState{{Name: "cpu", Stale: true, OnStale: OnStaleHold}, {Name: "mem", Stale: true, OnStale: OnStaleLower}}, OnStaleLower},
 		{[]MetricState{{Name: "cpu", Stale: true, OnStale: OnStaleIgnore}, {Name: "mem", Stale: true, OnStale: OnStaleHold}}, OnStaleHold},
 	} {

@@ -18,7 +18,7 @@ type MetricState struct {
 	Name    string
 	Stale   bool
 	Reason  string
-	OnStale string // "" = hold
+	OnStale string // "" = lower
 }
 
 // Verdict is SafeMode's answer. Action is "" when the run may go on
@@ -44,7 +44,7 @@ func SafeMode(metrics []MetricState) Verdict {
 		v.Stale = append(v.Stale, m.Name)
 		pol := m.OnStale
 		if pol == "" {
-			pol = OnStaleHold
+			pol = OnStaleLower
 		}
 		if pol == OnStaleIgnore {
 			continue
@@ -92,7 +92,12 @@ func (c *Collector) SafeMode(snap Snapshot, target string, need []string) Verdic
 		s, ok := snap.Get(target, n)
 		st := MetricState{Name: n, Stale: !ok || s.Stale, Reason: s.Reason, OnStale: policy[n]}
 		if !ok {
+			// A plan that reads no such metric is a configuration matter,
+			// not a target in trouble: the rate is held, not lowered.
 			st.Reason = "no source provides it"
+			if st.OnStale == "" {
+				st.OnStale = OnStaleHold
+			}
 		}
 		states = append(states, st)
 	}
