@@ -5,8 +5,6 @@ import (
 	"html/template"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -109,20 +107,7 @@ func (s *Summary) WriteHTML(w io.Writer) error {
 
 // WriteHTMLFile writes the HTML report to path, creating its directory.
 func (s *Summary) WriteHTMLFile(path string) error {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := s.WriteHTML(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeFile(path, s.WriteHTML)
 }
 
 type htmlRow struct {

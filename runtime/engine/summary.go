@@ -73,16 +73,33 @@ func (s *Summary) Passed() bool {
 
 // WriteJSON writes the summary as indented JSON to path, creating its directory.
 func (s *Summary) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFile(path, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+}
+
+// writeFile creates path (and its directory) and fills it with write; a
+// failed write or close is the error.
+func writeFile(path string, write func(io.Writer) error) error {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	b, err := json.MarshalIndent(s, "", "  ")
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func ms(v float64) string {
@@ -200,15 +217,5 @@ func (s *Summary) WriteText(w io.Writer) {
 
 // WriteTextFile writes the end-of-run table to path.
 func (s *Summary) WriteTextFile(path string) error {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	s.WriteText(f)
-	return f.Close()
+	return writeFile(path, func(w io.Writer) error { s.WriteText(w); return nil })
 }

@@ -1,7 +1,6 @@
 package shapeeval
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,13 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -137,23 +134,8 @@ type cpuServer struct {
 }
 
 func startCPUServer(t *testing.T, addr string, rounds int) cpuServer {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SHAPEEVAL_CPUSRV="+addr, fmt.Sprintf("SHAPEEVAL_ROUNDS=%d", rounds))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("cpu-bound server: %v", err)
-	}
-	return cpuServer{url: strings.TrimSpace(line), pid: cmd.Process.Pid, rounds: rounds}
+	url, pid := reexec(t, "cpu-bound server", "SHAPEEVAL_CPUSRV="+addr, fmt.Sprintf("SHAPEEVAL_ROUNDS=%d", rounds))
+	return cpuServer{url: url, pid: pid, rounds: rounds}
 }
 
 // cpuPerRequest sends rate requests/s for d (paced, at most rate·d

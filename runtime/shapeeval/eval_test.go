@@ -157,8 +157,16 @@ func waitIdle(t *testing.T, tbURL string) {
 }
 
 func startTestbed(t *testing.T, addr string) string {
+	url, _ := reexec(t, "testbed", "SHAPEEVAL_TESTBED="+addr, fmt.Sprintf("SHAPEEVAL_CAPACITY=%g", capacity))
+	return url
+}
+
+// reexec starts this test binary again as a target (TestMain reads env to
+// know which), killed with the test; it returns the first line the child
+// prints (its URL) and its pid.
+func reexec(t *testing.T, what string, env ...string) (string, int) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SHAPEEVAL_TESTBED="+addr, fmt.Sprintf("SHAPEEVAL_CAPACITY=%g", capacity))
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -171,9 +179,9 @@ func startTestbed(t *testing.T, addr string) string {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
-		t.Fatalf("testbed: %v", err)
+		t.Fatalf("%s: %v", what, err)
 	}
-	return strings.TrimSpace(line)
+	return strings.TrimSpace(line), cmd.Process.Pid
 }
 
 // servedCount is the testbed's testbed_requests_total{code="200"}.
