@@ -357,6 +357,21 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 		if y > lim && !first {
 			g = math.Min(g, prev) // never raise the rate while a reading is over its limit
 		}
+		if k, ok := pr.knee[m]; ok && k.at == s.Now && !first {
+			// A knee found this tick: the reading scaled to the limit says
+			// how far under the rates that crossed it the knee may lie (a
+			// capacity that halved is far under the rate that found it).
+			// The reading scaled to its limit without the noise margin
+			// (the knee is a level, not a band).
+			r := lim / y
+			if y > pr.sat*lim {
+				r = 0.5
+			} else if predictors.IsLatencyMetric(m) {
+				r = math.Sqrt(r)
+			}
+			k.rate = math.Min(k.rate, x*math.Max(r, 0.5)/evidenceDiscount)
+			pr.knee[m] = k
+		}
 		if g < guard {
 			guard, guardBy, guardIns = g, m, ins
 		}
@@ -516,10 +531,11 @@ func (pr *predictive) evidence(m string, lim float64, lagD, lagW int) (float64, 
 }
 
 // knee is an unforeseen crossing of a limit: the highest rate sent over
-// the span the reading that first crossed it may describe, how many more
-// ticks the rate is held under it, and when it was seen. The knee lies at
-// or below that rate; the rate is held at evidenceDiscount of it, and a
-// knee lower still is found by the next crossing, from a lower rate.
+// the span the reading that first crossed it may describe — or less, when
+// that reading scaled to its limit says the knee lies further under — how
+// many more ticks the rate is held under it, and when it was seen. The
+// rate is held at evidenceDiscount of it; a knee lower still is found by
+// the next crossing, from a lower rate.
 type knee struct {
 	rate float64
 	ttl  int
