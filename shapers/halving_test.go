@@ -16,11 +16,7 @@ import (
 func TestPredictiveHalvingWithQueueStaysInside(t *testing.T) {
 	env := Limits{"cpu": 0.8}
 	for _, seedNoise := range []float64{0.002, 0.005, 0.01} {
-		sh, err := New(Config{Name: "p", Strategy: "predictive_rate_limit", Envelope: env, Tick: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := NewChain([]Link{{Name: "p", Strategy: "predictive_rate_limit", Shaper: sh}}, ChainOptions{})
+		c := predictiveChain(t, env)
 		const capacity, halveAt, ticks = 300.0, 30, 90
 		plan := func(i int) float64 {
 			if i >= 15 {

@@ -14,11 +14,7 @@ import (
 func deployRun(t *testing.T, intents []Intent, deployAt int, change float64, plan func(int) float64, ticks int) (rates []float64, over []int, preds []string) {
 	t.Helper()
 	env := Limits{"cpu": 0.8}
-	sh, err := New(Config{Name: "p", Strategy: "predictive_rate_limit", Envelope: env, Tick: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := NewChain([]Link{{Name: "p", Strategy: "predictive_rate_limit", Shaper: sh}}, ChainOptions{})
+	c := predictiveChain(t, env)
 	p := newPlant()
 	for i := 0; i < ticks; i++ {
 		if i == deployAt {
@@ -130,11 +126,7 @@ func TestDeployFactorAndGrowth(t *testing.T) {
 // A growth intent makes the shaper report an earlier reach of the limit.
 func TestPredictiveGrowthNamesIntent(t *testing.T) {
 	env := Limits{"cpu": 0.8}
-	sh, err := New(Config{Name: "p", Strategy: "predictive_rate_limit", Envelope: env, Tick: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := NewChain([]Link{{Name: "p", Strategy: "predictive_rate_limit", Shaper: sh}}, ChainOptions{})
+	c := predictiveChain(t, env)
 	p := newPlant()
 	ins := []Intent{{Name: "sale", Kind: "growth", At: 70 * time.Second, Factor: 2}}
 	var last string

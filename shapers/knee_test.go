@@ -13,11 +13,7 @@ import (
 // of finding it again by crossing it every few seconds.
 func TestPredictiveHoldsUnderAKnee(t *testing.T) {
 	env := Limits{"latency_p99": 0.1}
-	sh, err := New(Config{Name: "p", Strategy: "predictive_rate_limit", Envelope: env, Tick: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := NewChain([]Link{{Name: "p", Strategy: "predictive_rate_limit", Shaper: sh}}, ChainOptions{})
+	c := predictiveChain(t, env)
 	const knee, ticks = 200.0, 120
 	plan := func(i int) float64 { return 20 + 280*math.Min(1, float64(i)/60) }
 	queue, p99 := 0.0, 0.002

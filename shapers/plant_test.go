@@ -238,3 +238,14 @@ func TestPredictiveOnOtherPlants(t *testing.T) {
 		}
 	}
 }
+
+// predictiveChain is a chain of one predictive_rate_limit shaper with its
+// defaults, guarding env, at a 1 s tick.
+func predictiveChain(t testing.TB, env Limits) *Chain {
+	t.Helper()
+	sh, err := New(Config{Name: "p", Strategy: "predictive_rate_limit", Envelope: env, Tick: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewChain([]Link{{Name: "p", Strategy: "predictive_rate_limit", Shaper: sh}}, ChainOptions{})
+}

@@ -14,11 +14,7 @@ import (
 // stay near the rates observed to be under the limit.
 func TestPredictiveNoCollapseOnNarrowNoisyPairs(t *testing.T) {
 	env := Limits{"cpu": 0.8}
-	sh, err := New(Config{Name: "guard", Strategy: "predictive_rate_limit", Envelope: env, Tick: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := NewChain([]Link{{Name: "guard", Strategy: "predictive_rate_limit", Shaper: sh}}, ChainOptions{})
+	c := predictiveChain(t, env)
 	// cpu = rate/500 through a one-tick lag, plus deterministic noise of
 	// ±0.06 that is not a function of the rate: the pairs' slope is mostly
 	// noise over a band of ±20 rps.
