@@ -48,13 +48,13 @@ bench-history:
 	$(GO) test -run '^$$' -bench 'RecordTick50' -benchtime 3000x ./runtime/history/
 	LOADSHAPER_BENCH_HISTORY=1 $(GO) test -run '^$$' -bench 'SeriesOneHourOf24h' -benchtime 200x ./runtime/history/
 
-# The shaping evaluation (runtime/shapeeval): no shaper, aimd, gradient and
+# The shaping evaluation (runtime/eval): no shaper, aimd, gradient and
 # predictive_rate_limit against the testbed (capacity 300 req/s, its
 # utilisation read through a real Prometheus, 1 s scrape, rate over 5 s) on a
 # slow ramp, a fast ramp + hold and a capacity halving. Prints the table the
 # README quotes; about 15 minutes of load on 127.0.0.1. Needs prometheus.
 eval:
-	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestShapingEval$$' -v -timeout 40m ./runtime/shapeeval/
+	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestShapingEval$$' -v -timeout 40m ./runtime/eval/
 
 # The same comparison against real targets other than the testbed, to check
 # that the result carries over (spec/eval.md): a cpu-bound Go server (one
@@ -63,7 +63,7 @@ eval:
 # scored by nginx's access log). Slow ramp and fast ramp + hold; one table
 # per target; about 15 minutes on 127.0.0.1. Needs prometheus and nginx.
 eval-targets:
-	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestShapingEvalTargets$$' -v -timeout 40m ./runtime/shapeeval/
+	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestShapingEvalTargets$$' -v -timeout 40m ./runtime/eval/
 
 # Forecast accuracy on the NAB sample series (horizon 12, rolling origin over
 # the last 20%, up to 100 refits per series and model) and anomaly detection
@@ -84,4 +84,4 @@ bench:
 # peak cpu, p99, time of the first limit) against the bounds in
 # spec/dry-run.md. Prints the table; fails past a bound. About a minute.
 eval-plan:
-	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestEvalPlan$$' ./runtime/dryrun/ -v -args -eval-print
+	LOADSHAPER_EVAL=1 $(GO) test -count=1 -run '^TestEvalPlan$$' ./runtime/eval/ -v -args -eval-print

@@ -98,7 +98,7 @@ func (c *Chain) Run(s *Snapshot, in Instruction) (Instruction, []Decision) {
 		decisions = append(decisions, d)
 		cur = out
 	}
-	final, cd, changed := Clamp(s, cur)
+	final, cd, changed := Clamp(s, in, cur)
 	if changed {
 		cd.Tick = s.Tick
 		decisions = append(decisions, cd)
@@ -107,6 +107,22 @@ func (c *Chain) Run(s *Snapshot, in Instruction) (Instruction, []Decision) {
 	c.recentAppend("rate", Point{At: s.Now, Value: c.sent[len(c.sent)-1]})
 	c.previous = decisions
 	return final, decisions
+}
+
+// Sent corrects what the chain remembers as sent at its last Run when the
+// runtime cut the chain's output further after it (safe mode lowers or
+// holds the rate after the chain): shapers then learn from the rate that
+// reached the targets, not from the one they asked for.
+func (c *Chain) Sent(final Instruction) {
+	n := len(c.sent)
+	if n == 0 {
+		return
+	}
+	r := EffectiveRate(final, c.opts.Requests)
+	c.sent[n-1] = r
+	if pts := c.recent["rate"]; len(pts) > 0 {
+		pts[len(pts)-1].Value = r
+	}
 }
 
 // callShaper calls sh, turning a panic into an error so one bad shaper
@@ -149,12 +165,15 @@ func checkInstruction(in Instruction) error {
 	return nil
 }
 
-// Clamp applies the hard limits no shaper can exceed: the phase's and the
-// plan's max_rate. It also normalises the distribution to sum to 1. The
-// Decision says what it cut.
-func Clamp(s *Snapshot, in Instruction) (Instruction, Decision, bool) {
-	out := in
-	d := Decision{Shaper: "limits", Strategy: "clamp", RateBefore: in.Rate}
+// Clamp applies the hard limits no shaper can exceed, to the chain's
+// output out for the planned instruction in: the rate is capped by the
+// phase's and the plan's max_rate and is never negative or NaN; a closed
+// model never runs more users than planned (growth included: the phase
+// started no more); a mix left empty is the planned one; the distribution
+// is normalised to sum to 1. It is the only clamp: runs and dry-runs both
+// reach the generators through it. The Decision says what it cut.
+func Clamp(s *Snapshot, in, out Instruction) (Instruction, Decision, bool) {
+	d := Decision{Shaper: "limits", Strategy: "clamp", RateBefore: out.Rate}
 	limit, which := math.Inf(1), ""
 	if s.Phase.MaxRate > 0 && s.Phase.MaxRate < limit {
 		limit, which = s.Phase.MaxRate, fmt.Sprintf("phase %q max_rate", s.Phase.Name)
@@ -164,10 +183,17 @@ func Clamp(s *Snapshot, in Instruction) (Instruction, Decision, bool) {
 	}
 	changed := false
 	if out.Rate > limit {
-		out.Rate = limit
-		d.Changed = fmt.Sprintf("rate %s -> %s", fmtRate(in.Rate), fmtRate(limit))
+		d.Changed = fmt.Sprintf("rate %s -> %s", fmtRate(out.Rate), fmtRate(limit))
 		d.Reason = "hard limit: " + which + " " + fmtRate(limit)
+		out.Rate = limit
 		changed = true
+	}
+	if out.Rate < 0 || math.IsNaN(out.Rate) {
+		out.Rate = 0
+	}
+	out.Concurrency = min(max(out.Concurrency, 0), in.Concurrency)
+	if out.Mix == nil {
+		out.Mix = in.Mix
 	}
 	if len(out.Distribution) > 0 {
 		sum := 0.0
@@ -199,16 +225,23 @@ func EffectiveRate(in Instruction, reqs []RequestClass) float64 {
 	return in.Rate * math.Max(0, admitted)
 }
 
+// mixWeight is request r's weight in the instruction's mix. A request the
+// mix leaves out is not sent this tick (a phase's `requests` list): 0. An
+// instruction without a mix sends the plan's weights.
+func mixWeight(in Instruction, r RequestClass) float64 {
+	if in.Mix == nil {
+		return r.Weight
+	}
+	return in.Mix[r.Name]
+}
+
 // classShares is each priority class's share of the mix (by Instruction.Mix
 // weights when set, else the plan's weights).
 func classShares(in Instruction, reqs []RequestClass) map[string]float64 {
 	shares := map[string]float64{}
 	total := 0.0
 	for _, r := range reqs {
-		w := r.Weight
-		if mw, ok := in.Mix[r.Name]; ok {
-			w = mw
-		}
+		w := mixWeight(in, r)
 		if w <= 0 {
 			continue
 		}

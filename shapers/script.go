@@ -195,9 +195,9 @@ func (sc *Script) prioritizeTable(s *Snapshot, in Instruction, env Limits, d *De
 	total, kept := 0.0, 0.0
 	shedRate := map[string]float64{}
 	for _, r := range sc.requests {
-		w := r.Weight
-		if mw, ok := in.Mix[r.Name]; ok {
-			w = mw
+		w := mixWeight(in, r)
+		if w <= 0 {
+			continue // not sent this tick (a phase's requests list)
 		}
 		total += w
 		req := starlarkstruct.FromStringDict(starlark.String("request"), starlark.StringDict{

@@ -9,12 +9,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
-	"github.com/loadshaper/loadshaper/runtime/control"
+	"github.com/loadshaper/loadshaper/runtime"
 	"github.com/loadshaper/loadshaper/runtime/engine"
-	"github.com/loadshaper/loadshaper/runtime/history"
 )
 
 func init() {
@@ -111,29 +109,6 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	if diags.HasErrors() || plan == nil {
 		return ExitError
 	}
-	if err := engine.Prepare(plan); err != nil {
-		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
-		return ExitError
-	}
-	// The control loop: metrics, the phases' shaper chains, decisions,
-	// recorded in the history file (the plan's, else the default) when it
-	// can be opened.
-	var copts control.Options
-	hist, herr := history.StartRun(plan, f.history, time.Now())
-	if herr != nil {
-		fmt.Fprintf(stderr, "loadshaper run: %v (running without history)\n", herr)
-	} else {
-		copts.Recorder = hist.Recorder
-	}
-	loop, err := control.New(plan, copts)
-	if err != nil {
-		if hist != nil {
-			_ = hist.Finish("not started", time.Now())
-		}
-		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
-		return ExitError
-	}
-	defer loop.Close()
 	var progress engine.Progress
 	if !f.quiet {
 		bars := f.progress == "bars"
@@ -150,23 +125,29 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sum, err := engine.Run(ctx, plan, engine.Options{Progress: progress, Seed: f.seed,
-		Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}})
+	// runtime.Start wires the run: the engine, the control tick with the
+	// plan's metrics and shaper chains, and the history file (the flag's,
+	// else the plan's, else the default) when it can be opened.
+	running, err := runtime.Start(ctx, plan, runtime.Options{History: f.history, Progress: progress, Seed: f.seed})
 	if err != nil {
-		if hist != nil {
-			_ = hist.Finish("not started", time.Now())
-		}
 		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
 		return ExitError
 	}
-	sum.WriteText(stdout)
-	control.WriteReport(stdout, loop.Report())
-	if hist != nil {
-		if err := hist.Finish(sum.Outcome, time.Now()); err != nil {
-			fmt.Fprintf(stderr, "loadshaper run: history: %v\n", err)
-		} else {
-			fmt.Fprintf(stdout, "run %d recorded in %s\n", hist.Run().ID, hist.Store.Path())
-		}
+	if herr := running.HistoryErr(); herr != nil {
+		fmt.Fprintf(stderr, "loadshaper run: %v (running without history)\n", herr)
+	}
+	res, err := running.Wait()
+	if err != nil {
+		fmt.Fprintf(stderr, "loadshaper run: %v\n", err)
+		return ExitError
+	}
+	sum := res.Summary
+	res.WriteText(stdout)
+	switch {
+	case res.RunID > 0:
+		fmt.Fprintf(stdout, "run %d recorded in %s\n", res.RunID, res.HistoryPath)
+	case res.HistoryErr != nil && running.HistoryErr() == nil:
+		fmt.Fprintf(stderr, "loadshaper run: %v\n", res.HistoryErr)
 	}
 	code := ExitOK
 	writeOut := func(path, format string) {

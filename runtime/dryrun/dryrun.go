@@ -19,6 +19,7 @@ import (
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/simtarget"
+	"github.com/loadshaper/loadshaper/runtime/tick"
 	"github.com/loadshaper/loadshaper/shapers"
 )
 
@@ -28,8 +29,8 @@ type Options struct {
 	// Model is the simulated target; Source says where it came from.
 	Model  simtarget.Model
 	Source Source
-	// Links builds a phase's shapers, in chain order; nil = Links (the
-	// plan's own shaper blocks, built by the shapers package).
+	// Links builds a phase's shapers, in chain order; nil = tick.Links
+	// (the plan's own shaper blocks, built by the shapers package).
 	Links func(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error)
 }
 
@@ -41,64 +42,43 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 	if len(plan.Phases) == 0 {
 		return nil, fmt.Errorf("dry-run: plan %q has no phase", plan.Name)
 	}
-	tick := plan.Settings.Tick
-	if tick <= 0 {
-		tick = time.Second
+	interval := plan.Settings.Tick
+	if interval <= 0 {
+		interval = time.Second
 	}
-	rep := &Report{Plan: plan.Name, Files: plan.Files, Seed: opts.Seed, Source: opts.Source, TickSeconds: tick.Seconds()}
+	rep := &Report{Plan: plan.Name, Files: plan.Files, Seed: opts.Seed, Source: opts.Source, TickSeconds: interval.Seconds()}
 	rep.Source.Model = opts.Model
 	rep.PlannedDuration = plan.TotalDuration().Seconds()
 
-	build := opts.Links
-	if build == nil {
-		build = Links
-		if un := UnusedParams(plan); len(un) > 0 {
+	if opts.Links == nil {
+		if un := tick.UnusedParams(plan); len(un) > 0 {
 			rep.Notes = append(rep.Notes, "shaper parameters the strategy does not take (not used): "+strings.Join(un, ", "))
 		}
 	}
-	links, err := PhaseLinks(plan, build)
+	// The same control tick as a run; the unshaped pass keeps only the
+	// hard limits, to show what the shapers changed.
+	ctl, err := tick.New(plan, tick.Options{Links: opts.Links})
 	if err != nil {
 		return nil, err
 	}
-	// The window a reading carries is what the run's control loop gives
-	// its shapers: the range selector of the plan's query for the metric;
-	// a plan without a cpu query keeps the simulated target's window.
-	queried := map[string]time.Duration{}
-	hasCPU := false
-	if len(plan.Targets) > 0 {
-		for _, src := range plan.Targets[0].Metrics {
-			for name, q := range src.Queries {
-				hasCPU = hasCPU || name == "cpu"
-				if w := queryWindow(q); w > queried[name] {
-					queried[name] = w
-				}
-			}
-		}
+	bareCtl, err := tick.New(plan, tick.Options{Unshaped: true})
+	if err != nil {
+		return nil, err
 	}
-	lag := func(metric string) time.Duration {
-		if metric == "cpu" && hasCPU {
-			return queried["cpu"]
-		}
-		if metric == "cpu" {
-			w := opts.Model.CPUWindow
-			if w <= 0 {
-				w = simtarget.DefaultCPUWindow
-			}
-			return w
-		}
-		return 0
+	cpuWindow := opts.Model.CPUWindow
+	if cpuWindow <= 0 {
+		cpuWindow = simtarget.DefaultCPUWindow
 	}
-
 	sim, err := simtarget.New(opts.Model, opts.Seed)
 	if err != nil {
 		return nil, err
 	}
-	shaped := walk(plan, sim, links, lag)
+	shaped := walk(plan, sim, ctl, cpuWindow)
 	bare, err := simtarget.New(opts.Model, opts.Seed)
 	if err != nil {
 		return nil, err
 	}
-	unshaped := walk(plan, bare, nil, lag)
+	unshaped := walk(plan, bare, bareCtl, cpuWindow)
 
 	rep.Limits = planLimits(plan)
 	rep.Metrics, rep.Unsimulated = reportMetrics(rep.Limits)
@@ -339,7 +319,7 @@ func evalThresholds(plan *lang.Plan, rep *Report) []ThresholdResult {
 		}
 		first := true
 		for end := n; end <= len(ticks); end++ {
-			v := aggregate(th.Metric, ticks[end-n:end])
+			v := Aggregate(th.Metric, ticks[end-n:end])
 			worse := first
 			if th.Max != nil && v > r.Predicted {
 				worse = true
@@ -374,12 +354,12 @@ func evalThresholds(plan *lang.Plan, rep *Report) []ThresholdResult {
 	return out
 }
 
-// aggregate is a metric over a span of ticks, the way a threshold reads
+// Aggregate is a metric over a span of ticks, the way a threshold reads
 // it: latency quantiles as the request-weighted quantile of the per-tick
 // quantiles (an approximation of the pooled histogram), error rate as
 // errors over requests, throughput as served requests over time, cpu and
 // memory as their peak.
-func aggregate(metric string, ticks []Tick) float64 {
+func Aggregate(metric string, ticks []Tick) float64 {
 	val := func(tk Tick) float64 { v, _ := tk.Sample.Metric(metric); return v }
 	switch {
 	case strings.HasPrefix(metric, "latency_p") || metric == "latency_max":

@@ -12,6 +12,7 @@ import (
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/runtime/simtarget"
+	"github.com/loadshaper/loadshaper/runtime/tick"
 	"github.com/loadshaper/loadshaper/shapers"
 	"github.com/loadshaper/loadshaper/stdlib"
 )
@@ -162,8 +163,8 @@ func TestRealStrategyFromThePlanRuns(t *testing.T) {
 
 func TestShedReducesTheRateByPriorityShare(t *testing.T) {
 	p := samplePlan()
-	in := shapers.Instruction{Rate: 1000, Mix: requestMix(p), Shed: map[string]float64{"low": 0.5}}
-	if got := shapers.EffectiveRate(in, requestClasses(p)); got != 600 {
+	in := shapers.Instruction{Rate: 1000, Mix: tick.Mix(p, p.Phases[0]), Shed: map[string]float64{"low": 0.5}}
+	if got := shapers.EffectiveRate(in, tick.RequestClasses(p)); got != 600 {
 		t.Fatalf("shedding half of the low class (80%% of the mix) leaves %g req/s, want 600", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/runtime/history"
 	"github.com/loadshaper/loadshaper/runtime/simtarget"
+	"github.com/loadshaper/loadshaper/runtime/tick"
 	"github.com/loadshaper/loadshaper/shapers"
 )
 
@@ -86,7 +87,7 @@ func fromRuns(store *history.Store, plan *lang.Plan, base simtarget.Model, o Sou
 	if len(plan.Targets) > 0 {
 		target = plan.Targets[0].Name
 	}
-	classes := requestClasses(plan)
+	classes := tick.RequestClasses(plan)
 	var obs [][]simtarget.Obs
 	var used []int
 	for _, r := range runs {

@@ -2,12 +2,11 @@ package dryrun
 
 import (
 	"fmt"
-	"regexp"
-	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/simtarget"
+	"github.com/loadshaper/loadshaper/runtime/tick"
 )
 
 // FromSimulate is the simulated target of a plan without usable history:
@@ -48,7 +47,7 @@ func adapt(plan *lang.Plan, m *simtarget.Model) {
 			}
 		}
 		for _, src := range t.Metrics {
-			if w := queryWindow(src.Queries["cpu"]); w > 0 {
+			if w := tick.QueryWindow(src.Queries["cpu"]); w > 0 {
 				m.CPUWindow = w
 			}
 		}
@@ -59,22 +58,6 @@ func adapt(plan *lang.Plan, m *simtarget.Model) {
 			m.CostChanges = append(m.CostChanges, simtarget.CostChange{At: in.At, Factor: in.Change})
 		}
 	}
-}
-
-var rangeRE = regexp.MustCompile(`\[(\d+)(ms|s|m|h)\]`)
-
-// queryWindow is the range of the first range selector in a PromQL query,
-// e.g. 10s for rate(x[10s]); 0 when there is none.
-func queryWindow(q string) time.Duration {
-	m := rangeRE.FindStringSubmatch(q)
-	if m == nil {
-		return 0
-	}
-	d, err := time.ParseDuration(m[1] + m[2])
-	if err != nil {
-		return 0
-	}
-	return d
 }
 
 // Predict chooses the simulated target and runs the dry-run.

@@ -16,14 +16,14 @@ import (
 // has the first phase's real duration and the reason.
 func TestControllerEndsPhaseEarly(t *testing.T) {
 	tb := startTestbed(t, testbed.Config{Capacity: 50000, Workers: 16, Cost: time.Microsecond})
-	ctl := ControllerFunc(func(ti TickInfo, in shapers.Instruction) shapers.Instruction {
+	p := onePhase(tb.URL, 8, &lang.Phase{Name: "soak", Duration: 8 * time.Second, Rate: stdlib.Constant(100)})
+	p.Phases = append(p.Phases, &lang.Phase{Name: "main", Start: 8 * time.Second, Duration: time.Second, Rate: stdlib.Constant(100)})
+	ctl := shapedBy(t, p, func(ti TickInfo, in shapers.Instruction) shapers.Instruction {
 		if ti.PhaseIndex == 0 && ti.PhaseElapsed >= time.Second {
 			in.EndPhase, in.EndReason = true, "settled"
 		}
 		return in
 	})
-	p := onePhase(tb.URL, 8, &lang.Phase{Name: "soak", Duration: 8 * time.Second, Rate: stdlib.Constant(100)})
-	p.Phases = append(p.Phases, &lang.Phase{Name: "main", Start: 8 * time.Second, Duration: time.Second, Rate: stdlib.Constant(100)})
 	s := mustRun(t, p, Options{Controller: ctl})
 	if len(s.Phases) != 2 {
 		t.Fatalf("%d phases", len(s.Phases))

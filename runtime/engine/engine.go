@@ -13,38 +13,65 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/tick"
 	"github.com/loadshaper/loadshaper/shapers"
 )
 
-// TickInfo tells a Controller where the run is.
+// TickInfo tells a Controller where the run is at the start of a tick.
 type TickInfo struct {
-	Tick         int           // counts from 0 over the whole run
-	Elapsed      time.Duration // since the run started
-	PhaseIndex   int
-	Phase        *lang.Phase
+	Tick       int           // counts from 0 over the whole run
+	Elapsed    time.Duration // wall time since the run started
+	PhaseIndex int
+	Phase      *lang.Phase
+	// PhaseStart is the run time at which the phase started, fixed for the
+	// phase; PhaseElapsed the offset of this tick into it.
+	PhaseStart   time.Duration
 	PhaseElapsed time.Duration
-	PlannedRate  float64    // the phase's rate shape at PhaseElapsed times Growth (before chaos and shaping)
-	Growth       float64    // the factor of the growth intents in force at Elapsed (1 = none; see Growth)
 	Last         *TickStats // the previous tick's figures; nil on a phase's first tick
 }
 
-// Controller transforms the phase's instruction once per control tick,
-// before the engine clamps it to the hard limits. The shaper chain plugs in
-// here; the default is the identity.
+// Position is the tick's place on the timeline as the control tick takes it.
+func (ti TickInfo) Position() tick.Position {
+	return tick.Position{Tick: ti.Tick, Phase: ti.PhaseIndex, PhaseStart: ti.PhaseStart, PhaseElapsed: ti.PhaseElapsed}
+}
+
+// Command is what the generators do for one tick.
+type Command struct {
+	// Instruction is the rate or users, mix, shedding, distribution and
+	// chaos, already clamped to the hard limits.
+	Instruction shapers.Instruction
+	// Follow has open-model pacers follow the plan's rate shape
+	// (tick.RateAt, under the hard limits) between ticks instead of holding
+	// Instruction.Rate: the tick left the rate as planned.
+	Follow bool
+}
+
+// Controller decides each tick's command: runtime.Run's is the control
+// tick (runtime/tick) with live readings. The engine only paces, sends and
+// reports; it builds no instruction of its own.
 type Controller interface {
-	Control(tick TickInfo, in shapers.Instruction) shapers.Instruction
+	Control(ti TickInfo) Command
 }
 
 // ControllerFunc adapts a function to a Controller.
-type ControllerFunc func(tick TickInfo, in shapers.Instruction) shapers.Instruction
+type ControllerFunc func(ti TickInfo) Command
 
 // Control calls f.
-func (f ControllerFunc) Control(tick TickInfo, in shapers.Instruction) shapers.Instruction {
-	return f(tick, in)
-}
+func (f ControllerFunc) Control(ti TickInfo) Command { return f(ti) }
 
-// Identity is the Controller that changes nothing.
-var Identity = ControllerFunc(func(_ TickInfo, in shapers.Instruction) shapers.Instruction { return in })
+// Planned is the Controller of a run without shapers or metrics: each
+// tick the plan's instruction under the hard limits, from the one control
+// tick with no readings.
+func Planned(plan *lang.Plan) (Controller, error) {
+	c, err := tick.New(plan, tick.Options{Unshaped: true})
+	if err != nil {
+		return nil, err
+	}
+	return ControllerFunc(func(ti TickInfo) Command {
+		r := c.Step(context.Background(), ti.Position(), tick.NoReadings)
+		return Command{Instruction: r.Instruction, Follow: r.Follow}
+	}), nil
+}
 
 // TickStats are the client-side figures of one control tick, handed to
 // every Options.OnTick observer (the metrics history reads them) and to the
@@ -74,7 +101,7 @@ type Progress interface {
 
 // Options are a run's hooks and overrides.
 type Options struct {
-	Controller Controller         // nil = Identity
+	Controller Controller         // nil = Planned(plan)
 	OnTick     []func(*TickStats) // called once per tick, in the control loop: keep it quick
 	Progress   Progress           // nil = none
 	Seed       uint64             // 0 = the plan's seed, else random
@@ -85,9 +112,15 @@ const (
 	OutcomeCompleted   = "completed"
 	OutcomeAborted     = "aborted"     // a threshold with abort = true stopped it
 	OutcomeInterrupted = "interrupted" // the caller's context ended (Ctrl-C)
+	OutcomeStopped     = "stopped"     // an operator stopped it (the caller's context ended with cause ErrStopped)
 )
 
 var errAborted = errors.New("aborted by a threshold")
+
+// ErrStopped, as the cause of the run's context (context.WithCancelCause),
+// ends the run gracefully as OutcomeStopped, with the cause's text as the
+// reason: an operator's stop rather than an interrupt.
+var ErrStopped = errors.New("stopped by an operator")
 
 type engine struct {
 	plan     *lang.Plan
@@ -133,7 +166,11 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 	e := &engine{plan: plan, opts: opts, tick: plan.Settings.Tick, hardMax: plan.Settings.MaxRate,
 		phaseAgg: map[string]*agg{}, phaseDur: map[string]time.Duration{}}
 	if e.opts.Controller == nil {
-		e.opts.Controller = Identity
+		c, err := Planned(plan)
+		if err != nil {
+			return nil, err
+		}
+		e.opts.Controller = c
 	}
 	if e.tick <= 0 {
 		e.tick = time.Second
@@ -188,7 +225,7 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 		}
 		// A closed-model user holds a connection, and growth intents add
 		// users; a phase may start late, so any later growth counts.
-		maxUsers = max(maxUsers, GrownUsers(ph.Concurrency, maxGrowth(plan.Intents, ph.Start, math.MaxInt64)))
+		maxUsers = max(maxUsers, tick.GrownUsers(ph.Concurrency, tick.MaxGrowth(plan.Intents, ph.Start, math.MaxInt64)))
 	}
 	if err := checkThresholds(plan.Thresholds, plan.Phases); err != nil {
 		return nil, err
@@ -247,6 +284,8 @@ func (e *engine) run(parent context.Context) *Summary {
 	switch {
 	case errors.Is(context.Cause(ctx), errAborted):
 		sum.Outcome, sum.Reason = OutcomeAborted, e.reason
+	case errors.Is(context.Cause(parent), ErrStopped):
+		sum.Outcome, sum.Reason = OutcomeStopped, context.Cause(parent).Error()
 	case parent.Err() != nil:
 		sum.Outcome, sum.Reason = OutcomeInterrupted, "interrupted by the user"
 	}
@@ -266,89 +305,6 @@ func (e *engine) run(parent context.Context) *Summary {
 		sum.Thresholds = append(sum.Thresholds, s.result())
 	}
 	return sum
-}
-
-// spikeFactor is the rate multiplier of the phase's spike chaos at offset at.
-func spikeFactor(ph *lang.Phase, at time.Duration) (float64, []shapers.ChaosAction) {
-	f := 1.0
-	var acts []shapers.ChaosAction
-	for _, c := range ph.Chaos {
-		if c.Kind == "spike" && chaosActive(ph, c, at) && c.Factor > 0 {
-			f *= c.Factor
-			acts = append(acts, shapers.ChaosAction{Kind: c.Kind, Factor: c.Factor, Until: ph.Start + chaosEnd(ph, c)})
-		}
-	}
-	return f, acts
-}
-
-// chaosEnd is the offset in the phase where c ends (duration 0 = the phase's end).
-func chaosEnd(ph *lang.Phase, c *lang.Chaos) time.Duration {
-	if c.Duration <= 0 {
-		return ph.Duration
-	}
-	return c.At + c.Duration
-}
-
-func chaosActive(ph *lang.Phase, c *lang.Chaos, at time.Duration) bool {
-	return at >= c.At && at < chaosEnd(ph, c)
-}
-
-// instruction builds the phase's instruction at offset at, run time
-// runAt: the planned load (the rate shape or the users, times the growth
-// intents in force), chaos, the request mix. It returns the planned rate
-// before chaos and the growth factor.
-func (e *engine) instruction(ph *lang.Phase, at, runAt time.Duration) (shapers.Instruction, float64, float64) {
-	in := shapers.Instruction{Mix: map[string]float64{}}
-	planned := 0.0
-	g := Growth(e.plan.Intents, runAt)
-	in.Growth = GrowthNote(e.plan.Intents, runAt)
-	if ph.Concurrency > 0 {
-		in.Concurrency = GrownUsers(ph.Concurrency, g)
-	} else {
-		planned = ph.Rate.At(at, ph.Duration) * g
-		f, acts := spikeFactor(ph, at)
-		in.Rate, in.Chaos = planned*f, acts
-	}
-	// The per-request chaos kinds travel in the instruction; the generators
-	// draw each request against their fraction.
-	for _, c := range ph.Chaos {
-		if c.Kind != "spike" && chaosActive(ph, c, at) {
-			fr := c.Fraction
-			if fr <= 0 {
-				fr = 1
-			}
-			in.Chaos = append(in.Chaos, shapers.ChaosAction{Kind: c.Kind, Fraction: fr, Headers: c.Headers, Until: ph.Start + chaosEnd(ph, c)})
-		}
-	}
-	for _, r := range e.plan.Requests {
-		if len(ph.Requests) > 0 && !contains(ph.Requests, r.Name) {
-			continue
-		}
-		w := r.Weight
-		if w <= 0 {
-			w = 1
-		}
-		in.Mix[r.Name] = w
-	}
-	return in, planned, g
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-// limit is the hard rate limit of a phase (0 = none).
-func (e *engine) limit(ph *lang.Phase) float64 {
-	l := e.hardMax
-	if ph.MaxRate > 0 && (l == 0 || ph.MaxRate < l) {
-		l = ph.MaxRate
-	}
-	return l
 }
 
 // apply hands an instruction to the generators. follow means the rate was
@@ -394,33 +350,13 @@ func (e *engine) apply(ph *lang.Phase, in shapers.Instruction, follow bool) {
 	}
 }
 
-// control runs one control step at offset at into the phase: build,
-// transform, clamp, apply.
-func (e *engine) control(ph *lang.Phase, idx int, at time.Duration, last *TickStats) shapers.Instruction {
-	elapsed := time.Since(e.runStart)
-	in, planned, g := e.instruction(ph, at, elapsed)
-	info := TickInfo{Tick: e.ticks, Elapsed: elapsed, PhaseIndex: idx, Phase: ph, PhaseElapsed: at,
-		PlannedRate: planned, Growth: g, Last: last}
-	out := e.opts.Controller.Control(info, in.Clone())
-	follow := out.Rate == in.Rate
-	if l := e.limit(ph); l > 0 && out.Rate > l {
-		out.Rate = l
-	}
-	if out.Rate < 0 || math.IsNaN(out.Rate) {
-		out.Rate = 0
-	}
-	if out.Concurrency > in.Concurrency {
-		out.Concurrency = in.Concurrency // the planned users (with growth); the phase started no more
-	}
-	if out.Concurrency < 0 {
-		out.Concurrency = 0
-	}
-	if out.Mix == nil {
-		out.Mix = in.Mix
-	}
-	out.Growth = in.Growth
-	e.apply(ph, out, follow)
-	return out
+// control runs one control step at offset at into the phase started at
+// run time phaseStart: ask the controller, apply its command.
+func (e *engine) control(ph *lang.Phase, idx int, phaseStart, at time.Duration, last *TickStats) shapers.Instruction {
+	info := TickInfo{Tick: e.ticks, Elapsed: time.Since(e.runStart), PhaseIndex: idx, Phase: ph, PhaseStart: phaseStart, PhaseElapsed: at, Last: last}
+	cmd := e.opts.Controller.Control(info)
+	e.apply(ph, cmd.Instruction, cmd.Follow)
+	return cmd.Instruction
 }
 
 func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSummary {
@@ -437,17 +373,19 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 	defer endPhase()
 	var endAt time.Duration
 	endReason := ""
-	instr := e.control(ph, idx, 0, nil)
+	// The phase's run time is fixed here, for every tick of the phase and
+	// the pacers alike: chaos actions end, and growth applies, at the same
+	// run times in the controller and the generators.
+	phaseStart := time.Since(e.runStart)
+	instr := e.control(ph, idx, phaseStart, 0, nil)
 	if instr.EndPhase {
 		endReason = endReasonOf(instr)
 		endPhase()
 	}
 	start := time.Now()
-	limit := e.limit(ph)
-	// Growth intents are at run times; the phase's offsets start here.
-	runStart := start.Sub(e.runStart)
-	users := GrownUsers(ph.Concurrency, maxGrowth(e.plan.Intents, runStart, runStart+ph.Duration))
-	growth := newGrowthLog(instr.Growth, runStart)
+	limit := tick.Limit(e.plan, ph)
+	users := tick.MaxUsers(e.plan, ph, phaseStart)
+	growth := newGrowthLog(instr.Growth, phaseStart)
 	var wg sync.WaitGroup
 	for gi, g := range e.gens {
 		wg.Add(1)
@@ -461,8 +399,7 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 			rate := func(at time.Duration) float64 {
 				r := math.Float64frombits(g.override.Load())
 				if math.IsNaN(r) {
-					f, _ := spikeFactor(ph, at)
-					r = ph.Rate.At(at, ph.Duration) * f * Growth(e.plan.Intents, runStart+at)
+					r = tick.RateAt(e.plan, ph, phaseStart+at, at)
 				}
 				if limit > 0 && r > limit {
 					r = limit
@@ -489,7 +426,7 @@ func (e *engine) runPhase(ctx context.Context, idx int, ph *lang.Phase) PhaseSum
 		last = e.observe(ctx, idx, ph, pagg, instr, now.Sub(lastAt), now.Sub(start), finished)
 		lastAt = now
 		if !finished && endReason == "" {
-			instr = e.control(ph, idx, now.Sub(start), last)
+			instr = e.control(ph, idx, phaseStart, now.Sub(start), last)
 			growth.note(instr.Growth, now.Sub(e.runStart))
 			if instr.EndPhase {
 				endAt, endReason = now.Sub(start), endReasonOf(instr)

@@ -9,38 +9,6 @@ import (
 	"github.com/loadshaper/loadshaper/runtime/testbed"
 )
 
-func TestGrowthFactorAndNote(t *testing.T) {
-	ins := []*lang.Intent{
-		{Name: "v2", Kind: "deployment", At: 0, Change: 3},
-		{Name: "sale", Kind: "growth", At: 10 * time.Second, Growth: 2},
-		{Name: "quiet", Kind: "growth", At: 20 * time.Second, Growth: 0.25},
-		nil,
-	}
-	for _, c := range []struct {
-		at   time.Duration
-		want float64
-		note string
-	}{
-		{9 * time.Second, 1, ""},
-		{10 * time.Second, 2, `growth "sale" ×2`},
-		{30 * time.Second, 0.5, `growth "sale" ×2, growth "quiet" ×0.25`},
-	} {
-		if g := Growth(ins, c.at); g != c.want {
-			t.Errorf("Growth at %s = %v, want %v", c.at, g, c.want)
-		}
-		if n := GrowthNote(ins, c.at); n != c.note {
-			t.Errorf("GrowthNote at %s = %q, want %q", c.at, n, c.note)
-		}
-	}
-	// The most users a phase may need: the peak in its window, not the end.
-	if m := maxGrowth(ins, 0, time.Minute); m != 2 {
-		t.Errorf("maxGrowth = %v, want 2", m)
-	}
-	if u := GrownUsers(5, 2); u != 10 {
-		t.Errorf("GrownUsers(5, 2) = %d", u)
-	}
-}
-
 // A closed-model phase under a growth intent runs users × growth from its
 // At on: twice the users send about twice the requests to the testbed.
 func TestGrowthDoublesClosedModelUsers(t *testing.T) {

@@ -19,7 +19,7 @@ type Summary struct {
 	Plan       string            `json:"plan"`
 	Started    time.Time         `json:"started"`
 	DurationS  float64           `json:"duration_s"`
-	Outcome    string            `json:"outcome"` // completed | aborted | interrupted
+	Outcome    string            `json:"outcome"` // completed | aborted | interrupted | stopped
 	Reason     string            `json:"reason,omitempty"`
 	Seed       uint64            `json:"seed"`
 	Phases     []PhaseSummary    `json:"phases"`

@@ -17,6 +17,7 @@ const (
 	LatencyP99  = "latency_p99"  // seconds
 	LatencyP999 = "latency_p999" // seconds
 	LatencyMax  = "latency_max"  // seconds
+	LatencyMean = "latency_mean" // seconds
 )
 
 // ClientFigures are what a target's generator measured over one tick.
@@ -24,6 +25,7 @@ const (
 type ClientFigures struct {
 	Throughput, ErrorRate, InFlight float64
 	P50, P90, P95, P99, P999, Max   float64
+	Mean                            float64
 	Requests                        int // completed in the tick; 0 means no latency figures
 }
 
@@ -67,7 +69,7 @@ func (c *ClientSource) Read(_ context.Context, now time.Time) (map[string]Sample
 	case now.Sub(at) > maxAge:
 		reason = "generator figures are " + now.Sub(at).Round(time.Millisecond).String() + " old"
 	}
-	out := make(map[string]Sample, 9)
+	out := make(map[string]Sample, 10)
 	put := func(name string, v float64, stale bool, why string) {
 		if reason != "" {
 			stale, why = true, reason
@@ -81,7 +83,7 @@ func (c *ClientSource) Read(_ context.Context, now time.Time) (map[string]Sample
 	for _, l := range []struct {
 		n string
 		v float64
-	}{{LatencyP50, f.P50}, {LatencyP90, f.P90}, {LatencyP95, f.P95}, {LatencyP99, f.P99}, {LatencyP999, f.P999}, {LatencyMax, f.Max}} {
+	}{{LatencyP50, f.P50}, {LatencyP90, f.P90}, {LatencyP95, f.P95}, {LatencyP99, f.P99}, {LatencyP999, f.P999}, {LatencyMax, f.Max}, {LatencyMean, f.Mean}} {
 		put(l.n, l.v, noLat, "no request completed this tick")
 	}
 	return out, nil

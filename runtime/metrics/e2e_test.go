@@ -16,8 +16,7 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
-	"github.com/loadshaper/loadshaper/runtime/control"
-	"github.com/loadshaper/loadshaper/runtime/engine"
+	"github.com/loadshaper/loadshaper/runtime"
 	"github.com/loadshaper/loadshaper/runtime/history"
 	. "github.com/loadshaper/loadshaper/runtime/metrics"
 	"github.com/loadshaper/loadshaper/runtime/testbed"
@@ -289,26 +288,14 @@ phase "steady" {
 		if diags.HasErrors() {
 			t.Fatalf("plan: %v", diags)
 		}
-		if err := engine.Prepare(p); err != nil {
-			t.Fatal(err)
-		}
-		hs, err := history.StartRun(p, histPath, time.Now())
+		res, err := runtime.Run(context.Background(), p, runtime.Options{History: histPath})
 		if err != nil {
 			t.Fatal(err)
 		}
-		loop, err := control.New(p, control.Options{Recorder: hs.Recorder})
-		if err != nil {
-			t.Fatal(err)
+		if res.HistoryErr != nil || res.RunID == 0 {
+			t.Fatalf("the run was not recorded: %v", res.HistoryErr)
 		}
-		sum, err := engine.Run(context.Background(), p, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}})
-		loop.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, hs.Run().ID)
-		if err := hs.Finish(sum.Outcome, time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		ids = append(ids, res.RunID)
 	}
 
 	st, err := history.Open(histPath)

@@ -19,6 +19,11 @@ type Sample struct {
 	// returned nothing, or a rate has no earlier reading yet.
 	Stale  bool
 	Reason string // why it is stale
+	// Window is the span of load the value averages over when the source
+	// declares one (a simulated cpu's averaging window); 0 = unknown or an
+	// instant reading. The control tick prefers the range of the plan's
+	// query when there is one.
+	Window time.Duration
 }
 
 // Source reads a set of named metrics. Read must honour ctx's deadline.

@@ -1,4 +1,4 @@
-package shapeeval
+package eval
 
 import (
 	"bytes"
@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
-	"github.com/loadshaper/loadshaper/runtime/control"
-	"github.com/loadshaper/loadshaper/runtime/engine"
+	"github.com/loadshaper/loadshaper/runtime"
 	"github.com/loadshaper/loadshaper/runtime/history"
+	"github.com/loadshaper/loadshaper/runtime/tick"
 	"github.com/loadshaper/loadshaper/stdlib"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -231,7 +231,7 @@ func runOne(t *testing.T, tg *target, sc scenario, strategy string) result {
 		}
 		plan.Shapers = []*lang.Shaper{{Name: "guard", Strategy: name, Envelope: "safe", Params: params}}
 	}
-	var opts control.Options
+	opts := runtime.Options{NoHistory: true, Seed: 1}
 	if hp := os.Getenv("LOADSHAPER_EVAL_HISTORY"); hp != "" {
 		// Every run's ticks and decisions, for `loadshaper history show`.
 		store, err := history.Open(hp)
@@ -246,47 +246,47 @@ func runOne(t *testing.T, tg *target, sc scenario, strategy string) result {
 		defer func() { _ = rec.Finish("ok", time.Now()) }()
 		opts.Recorder = rec
 	}
-	loop, err := control.New(plan, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loop.Close()
-
-	type tick struct {
+	type timedTick struct {
 		at time.Duration
 		truthTick
 	}
 	var mu sync.Mutex
-	var ticks []tick
+	var ticks []timedTick
 	if sc.halveAt > 0 {
 		timer := time.AfterFunc(sc.halveAt, func() { tg.halve(t) })
 		defer timer.Stop()
 	}
 	next := tg.truth(t)
 	trace := os.Getenv("LOADSHAPER_EVAL_TRACE") != ""
-	observe := func(ts *engine.TickStats) {
+	var guardReason string // the guard's last reason, from the tick's decisions
+	observe := func(ts *runtime.Tick) {
 		tt := next()
 		mu.Lock()
 		defer mu.Unlock()
-		ticks = append(ticks, tick{at: ts.Elapsed, truthTick: tt})
+		ticks = append(ticks, timedTick{at: ts.Elapsed, truthTick: tt})
 		if trace {
 			// The client's figures of the tick and the guard's reason say
 			// what the shaper saw and did.
-			why := ""
-			for _, sr := range loop.Report().Shapers {
-				if sr.Shaper == "guard" {
-					why = " | " + sr.LastReason
+			for _, d := range ts.Decisions {
+				if d.Shaper == "guard" && d.Changed != "" {
+					guardReason = d.Reason
 				}
+			}
+			why := ""
+			if guardReason != "" {
+				why = " | " + guardReason
 			}
 			t.Logf("%5.1fs rate %6.1f %s | client p99 %4.0f ms err %.3f%s", ts.Elapsed.Seconds(), ts.Instruction.Rate, tt.trace, ts.Latency.P99, ts.ErrorRate, why)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	sum, err := engine.Run(ctx, plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick, observe}, Seed: 1})
+	opts.OnTick = []func(*runtime.Tick){observe}
+	res, err := runtime.Run(ctx, plan, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sum := res.Summary
 	mu.Lock()
 	defer mu.Unlock()
 	r := result{scenario: sc.name, strategy: strategy, recoverS: -1, p99ms: sum.Overall.Latency.P99, worst: make([]float64, len(tg.cols))}
@@ -308,7 +308,7 @@ func runOne(t *testing.T, tg *target, sc scenario, strategy string) result {
 		}
 	}
 	var rep bytes.Buffer
-	control.WriteReport(&rep, loop.Report())
+	tick.WriteReport(&rep, res.Shaping)
 	t.Logf("%s / %s / %s:%s", tg.name, sc.name, strategy, rep.String())
 	return r
 }

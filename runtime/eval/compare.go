@@ -1,4 +1,4 @@
-package dryrun
+package eval
 
 import (
 	"fmt"
@@ -7,12 +7,11 @@ import (
 	"text/tabwriter"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/dryrun"
 )
 
 // The comparison of the dry-run's evaluation: how well does `loadshaper
 // plan`, fitted to a plan's previous run, predict the plan's next real run?
-// The runs themselves (the testbed, the engine, runtime/control's loop)
-// are in runtime/dryrun/planeval, which imports this package.
 
 // EvalRow compares one predicted figure with the real run.
 type EvalRow struct {
@@ -28,8 +27,8 @@ type EvalRow struct {
 // EvalResult is the evaluation's outcome.
 type EvalResult struct {
 	Rows   []EvalRow
-	Source Source // the simulated target the dry-run fitted from run 1
-	Report *Report
+	Source dryrun.Source // the simulated target the dry-run fitted from run 1
+	Report *dryrun.Report
 }
 
 // RunTick is what a real run showed in one tick.
@@ -52,7 +51,7 @@ type RunTick struct {
 const dropBound = 0.35
 
 // CompareRuns puts the prediction beside the real run.
-func CompareRuns(plan *lang.Plan, rep *Report, actual []RunTick) []EvalRow {
+func CompareRuns(plan *lang.Plan, rep *dryrun.Report, actual []RunTick) []EvalRow {
 	lim := 0.0
 	for _, l := range rep.Limits {
 		if l.Metric == "cpu" {
@@ -62,7 +61,7 @@ func CompareRuns(plan *lang.Plan, rep *Report, actual []RunTick) []EvalRow {
 	// Predicted: each tick's figures describe [T, T+tick); actual ticks are
 	// stamped at their end.
 	var pRate, pCPU []float64
-	var pTicks []Tick
+	var pTicks []dryrun.Tick
 	pFirst := math.NaN()
 	for _, tk := range rep.Ticks {
 		if tk.Phase == "guarded" {
@@ -81,7 +80,7 @@ func CompareRuns(plan *lang.Plan, rep *Report, actual []RunTick) []EvalRow {
 		}
 	}
 	var aRate, aCPU []float64
-	var aTicks []Tick
+	var aTicks []dryrun.Tick
 	aFirst := math.NaN()
 	for _, tk := range actual {
 		if tk.Phase == "burst" {
@@ -90,7 +89,7 @@ func CompareRuns(plan *lang.Plan, rep *Report, actual []RunTick) []EvalRow {
 		if tk.Phase == "guarded" {
 			aRate = append(aRate, tk.Rate)
 			aCPU = append(aCPU, tk.CPU)
-			t := Tick{Shaped: tk.Served}
+			t := dryrun.Tick{Shaped: tk.Served}
 			t.LatencyP99 = tk.P99
 			aTicks = append(aTicks, t)
 		}
@@ -116,7 +115,7 @@ func CompareRuns(plan *lang.Plan, rep *Report, actual []RunTick) []EvalRow {
 	rows := []EvalRow{
 		{Name: "mean shaped rate, guarded phase (req/s)", Predicted: mean(pRate), Actual: mean(aRate), Bound: 0.25, Unit: "relative"},
 		{Name: "peak cpu, guarded phase", Predicted: peak(pCPU), Actual: peak(aCPU), Bound: 0.15, Unit: "absolute"},
-		{Name: "p99, guarded phase (s)", Predicted: aggregate("latency_p99", pTicks), Actual: aggregate("latency_p99", aTicks), Bound: 1, Unit: "log2"},
+		{Name: "p99, guarded phase (s)", Predicted: dryrun.Aggregate("latency_p99", pTicks), Actual: dryrun.Aggregate("latency_p99", aTicks), Bound: 1, Unit: "log2"},
 		{Name: fmt.Sprintf("first time cpu > %g (s)", lim), Predicted: pFirst, Actual: aFirst, Bound: 3, Unit: "seconds"},
 		{Name: "dropped, burst phase (requests)", Predicted: pDrop, Actual: aDrop, Bound: dropBound, Unit: "relative"},
 	}

@@ -1,9 +1,10 @@
-// Package prediction owns the predictions a run and a dry-run keep every
-// tick: one time-series model per predictor block of the plan (refitted now
-// and then, updated in between, adjusted by deployment intents) and one
-// anomaly detector per envelope metric. It fills Snapshot.Predictions and
-// Snapshot.Anomalies, so runs and dry-runs show shapers the same thing.
-package prediction
+package tick
+
+// The predictions a run and a dry-run keep every tick: one time-series
+// model per predictor block of the plan (refitted now and then, updated in
+// between, adjusted by deployment intents) and one anomaly detector per
+// envelope metric. They fill Snapshot.Predictions and Snapshot.Anomalies,
+// so runs and dry-runs show shapers the same thing.
 
 import (
 	"math"
@@ -134,23 +135,23 @@ func newDetectors(env shapers.Limits) []*detector {
 	return out
 }
 
-// Set is the predictions of one run or dry-run.
-type Set struct {
+// predictions are those of one run or dry-run.
+type predictions struct {
 	plan        *lang.Plan
 	tick        time.Duration
 	forecasters []*forecaster
 	detectors   []*detector
 }
 
-// New keeps a model per time-series predictor block of plan and an anomaly
-// detector per metric of env, for a control tick of tick.
-func New(plan *lang.Plan, tick time.Duration, env shapers.Limits) *Set {
-	return &Set{plan: plan, tick: tick, forecasters: newForecasters(plan, tick), detectors: newDetectors(env)}
+// newPredictions keeps a model per time-series predictor block of plan and
+// an anomaly detector per metric of env, for a control tick of tick.
+func newPredictions(plan *lang.Plan, tick time.Duration, env shapers.Limits) *predictions {
+	return &predictions{plan: plan, tick: tick, forecasters: newForecasters(plan, tick), detectors: newDetectors(env)}
 }
 
-// Fill takes this tick's readings from snap and fills its predictions and
+// fill takes this tick's readings from snap and fills its predictions and
 // anomalies.
-func (l *Set) Fill(snap *shapers.Snapshot) {
+func (l *predictions) fill(snap *shapers.Snapshot) {
 	if l == nil {
 		return
 	}

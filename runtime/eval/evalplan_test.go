@@ -1,4 +1,4 @@
-package dryrun_test
+package eval
 
 import (
 	"context"
@@ -7,33 +7,29 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/loadshaper/loadshaper/runtime/dryrun"
-	"github.com/loadshaper/loadshaper/runtime/dryrun/planeval"
 )
 
 var evalPrint = flag.Bool("eval-print", false, "print the dry-run evaluation table (make eval-plan)")
 
 // TestEvalPlan runs the plan for real against the testbed twice and checks
 // that the dry-run fitted to the first run predicts the second within the
-// bounds stated in EvalRow.Bound (spec/dry-run.md, "Evaluation"). It is an
-// external test so it can drive runtime/control, which imports dryrun.
+// bounds stated in EvalRow.Bound (spec/dry-run.md, "Evaluation").
 func TestEvalPlan(t *testing.T) {
 	if testing.Short() || os.Getenv("LOADSHAPER_EVAL") == "" {
 		t.Skip("runs the testbed for about 75 s: make eval-plan (or LOADSHAPER_EVAL=1)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	o := planeval.EvalOptions{HistoryPath: filepath.Join(t.TempDir(), "history.db"), Seed: 1}
+	o := EvalOptions{HistoryPath: filepath.Join(t.TempDir(), "history.db"), Seed: 1}
 	if *evalPrint {
 		o.Log = os.Stdout
 	}
-	res, err := planeval.Evaluate(ctx, o)
+	res, err := Evaluate(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if *evalPrint {
-		if err := dryrun.WriteEvalTable(os.Stdout, res); err != nil {
+		if err := WriteEvalTable(os.Stdout, res); err != nil {
 			t.Fatal(err)
 		}
 	}

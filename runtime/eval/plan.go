@@ -1,16 +1,14 @@
-// Package planeval is the evaluation of the dry-run (`make eval-plan`):
-// it starts the bundled testbed on 127.0.0.1, runs EvalPlan for real
-// (runtime/engine driven by runtime/control's loop, which reads the
-// testbed's metrics, runs the real shaper chain and records the run into a
-// history store), dry-runs the plan from that history (runtime/dryrun),
-// runs the plan for real again, and compares the prediction with what
-// happened (dryrun.CompareRuns). The testbed's "cpu" is the utilisation of
-// its worker pool, the resource that saturates: the loop reads it from the
-// testbed's testbed_utilization_seconds_total counter, and the evaluation
-// measures it beside the loop from the served requests over the capacity.
-//
-// It lives apart from runtime/dryrun because runtime/control imports that.
-package planeval
+package eval
+
+// The evaluation of the dry-run (`make eval-plan`): it starts the bundled
+// testbed on 127.0.0.1, runs EvalPlan for real (runtime.Run: the metrics
+// read, the real shaper chain, the run recorded into a history store),
+// dry-runs the plan from that history (runtime/dryrun), runs the plan for
+// real again, and compares the prediction with what happened
+// (CompareRuns). The testbed's "cpu" is the utilisation of its worker
+// pool, the resource that saturates: the run reads it from the testbed's
+// testbed_utilization_seconds_total counter, and the evaluation measures
+// it beside the run from the served requests over the capacity.
 
 import (
 	"bufio"
@@ -25,11 +23,12 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
-	"github.com/loadshaper/loadshaper/runtime/control"
+	"github.com/loadshaper/loadshaper/runtime"
 	"github.com/loadshaper/loadshaper/runtime/dryrun"
 	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/runtime/history"
 	"github.com/loadshaper/loadshaper/runtime/testbed"
+	"github.com/loadshaper/loadshaper/runtime/tick"
 	"github.com/loadshaper/loadshaper/shapers"
 )
 
@@ -114,7 +113,7 @@ type EvalOptions struct {
 
 // Evaluate runs the evaluation. It takes about 75 s (two real runs of
 // 35 s each).
-func Evaluate(ctx context.Context, o EvalOptions) (*dryrun.EvalResult, error) {
+func Evaluate(ctx context.Context, o EvalOptions) (*EvalResult, error) {
 	if o.HistoryPath == "" {
 		return nil, fmt.Errorf("eval: a history path is required")
 	}
@@ -163,47 +162,39 @@ func Evaluate(ctx context.Context, o EvalOptions) (*dryrun.EvalResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dryrun.EvalResult{Rows: dryrun.CompareRuns(plan, rep, actual), Source: rep.Source, Report: rep}, nil
+	return &EvalResult{Rows: CompareRuns(plan, rep, actual), Source: rep.Source, Report: rep}, nil
 }
 
-// realRun runs plan against the testbed as `loadshaper run` does: the
-// engine with runtime/control's loop as its controller (the metrics read,
-// the real shaper chain, the history recorded into store when it is not
-// nil). Beside it, it measures each tick's outcome: the instruction's
-// rate, the testbed's utilisation, p99, throughput and drops.
-func realRun(ctx context.Context, plan *lang.Plan, tb *testbed.Server, store *history.Store) ([]dryrun.RunTick, error) {
-	tick := plan.Settings.Tick
-	if tick <= 0 {
-		tick = time.Second
+// realRun runs plan against the testbed as `loadshaper run` does
+// (runtime.Run: the metrics read, the real shaper chain, the history
+// recorded into store when it is not nil). Beside it, it measures each
+// tick's outcome: the instruction's rate, the testbed's utilisation, p99,
+// throughput and drops.
+func realRun(ctx context.Context, plan *lang.Plan, tb *testbed.Server, store *history.Store) ([]RunTick, error) {
+	interval := plan.Settings.Tick
+	if interval <= 0 {
+		interval = time.Second
 	}
-	var rec *history.Recorder
+	o := runtime.Options{NoHistory: true, Seed: 1}
 	if store != nil {
-		var err error
-		rec, err = store.Begin(history.Run{Plan: plan.Name, Start: time.Now()})
+		rec, err := store.Begin(history.Run{Plan: plan.Name, Start: time.Now()})
 		if err != nil {
 			return nil, err
 		}
+		o.Recorder = rec
 	}
-	loop, err := control.New(plan, control.Options{Recorder: rec})
-	if err != nil {
-		return nil, err
-	}
-	defer loop.Close()
-	classes := make([]shapers.RequestClass, 0, len(plan.Requests))
-	for _, r := range plan.Requests {
-		classes = append(classes, shapers.RequestClass{Name: r.Name, Priority: r.Priority, Weight: r.Weight})
-	}
+	classes := tick.RequestClasses(plan)
 	var (
 		mu    sync.Mutex
-		ticks []dryrun.RunTick
+		ticks []RunTick
 		scr   = &scraper{url: tb.URL + "/metrics"}
 	)
 	scr.read() // the counter's starting point
-	observe := func(ts *engine.TickStats) {
+	o.OnTick = []func(*runtime.Tick){func(ts *runtime.Tick) {
 		cpu := scr.read()
 		mu.Lock()
 		defer mu.Unlock()
-		if ts.Span < tick/2 {
+		if ts.Span < interval/2 {
 			// The short closing tick of a phase: too little to read a rate
 			// from, but the engine counts the phase's drops in it.
 			if n := len(ticks); n > 0 && ticks[n-1].Phase == ts.Phase {
@@ -211,15 +202,16 @@ func realRun(ctx context.Context, plan *lang.Plan, tb *testbed.Server, store *hi
 			}
 			return
 		}
-		ticks = append(ticks, dryrun.RunTick{At: ts.Elapsed.Seconds(), Phase: ts.Phase, Rate: shapers.EffectiveRate(ts.Instruction, classes),
+		ticks = append(ticks, RunTick{At: ts.Elapsed.Seconds(), Phase: ts.Phase, Rate: shapers.EffectiveRate(ts.Instruction, classes),
 			CPU: cpu, P99: ts.Latency.P99 / 1000, Served: ts.Throughput, Dropped: float64(ts.Dropped)})
-	}
-	sum, err := engine.Run(ctx, plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick, observe}, Seed: 1})
+	}}
+	res, err := runtime.Run(ctx, plan, o)
 	if err != nil {
 		return nil, err
 	}
-	if rec != nil {
-		if err := rec.Finish(sum.Outcome, time.Now()); err != nil {
+	sum := res.Summary
+	if o.Recorder != nil {
+		if err := o.Recorder.Finish(sum.Outcome, time.Now()); err != nil {
 			return nil, err
 		}
 	}

@@ -1,4 +1,5 @@
-// Package shapeeval holds `make eval` and `make eval-targets`: the proof
+// Package eval holds loadshaper's evaluations, each a test skipped unless
+// LOADSHAPER_EVAL is set. `make eval` and `make eval-targets` are the proof
 // that predicting beats reacting. It runs the same plans with no shaper,
 // aimd, gradient and predictive_rate_limit against a target — the bundled
 // testbed (its own process, a known capacity, its utilisation read
@@ -7,5 +8,7 @@
 // generator's error rate and p99) — scores each run against a truth read
 // from the target itself each tick, and prints seconds above the envelope,
 // the worst reading, requests served and p99 per strategy and plan. See
-// spec/eval.md; the tests are skipped unless LOADSHAPER_EVAL is set.
-package shapeeval
+// spec/eval.md. `make eval-plan` checks the dry-run: it runs a plan for
+// real, dry-runs it from that run's history, runs it again and compares
+// (spec/dry-run.md, "Evaluation"). Every run goes through runtime.Run.
+package eval

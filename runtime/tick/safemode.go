@@ -1,11 +1,11 @@
-package control
+package tick
 
 import (
 	"fmt"
 	"sort"
 	"strings"
 
-	"github.com/loadshaper/loadshaper/runtime/engine"
+	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/runtime/metrics"
 	"github.com/loadshaper/loadshaper/shapers"
 )
@@ -26,7 +26,7 @@ const SafeModeShaper = "safe_mode"
 type safeState struct {
 	need      [][]string      // per phase: the envelope metrics its shapers depend on
 	seen      map[string]bool // "target/metric" read fresh at least once in the run
-	lastRate  float64
+	lastRate  float64         // what the generators were told last tick
 	lastConc  int
 	haveLast  bool
 	active    bool
@@ -40,7 +40,7 @@ type safeState struct {
 func clientMetric(name string) bool {
 	switch name {
 	case metrics.Throughput, metrics.ErrorRate, metrics.InFlight, metrics.LatencyP50, metrics.LatencyP90,
-		metrics.LatencyP95, metrics.LatencyP99, metrics.LatencyP999, metrics.LatencyMax:
+		metrics.LatencyP95, metrics.LatencyP99, metrics.LatencyP999, metrics.LatencyMax, metrics.LatencyMean:
 		return true
 	}
 	return false
@@ -49,22 +49,22 @@ func clientMetric(name string) bool {
 // envelopeNeeds lists, per phase, the metrics of the plan's envelope and
 // of the envelopes of the phase's shapers. A phase without shapers needs
 // none: nothing in it flies on metrics, so nothing goes to safe mode.
-func (l *Loop) envelopeNeeds() [][]string {
-	out := make([][]string, len(l.plan.Phases))
-	for i, ph := range l.plan.Phases {
+func envelopeNeeds(plan *lang.Plan, env shapers.Limits) [][]string {
+	out := make([][]string, len(plan.Phases))
+	for i, ph := range plan.Phases {
 		if len(ph.Shapers) == 0 {
 			continue
 		}
 		set := map[string]bool{}
-		for m := range l.env {
+		for m := range env {
 			set[m] = true
 		}
 		for _, sn := range ph.Shapers {
-			for _, sh := range l.plan.Shapers {
+			for _, sh := range plan.Shapers {
 				if sh.Name != sn || sh.Envelope == "" {
 					continue
 				}
-				for _, env := range l.plan.Envelopes {
+				for _, env := range plan.Envelopes {
 					if env.Name == sh.Envelope {
 						for _, lim := range env.Limits {
 							set[lim.Metric] = true
@@ -86,19 +86,16 @@ func (l *Loop) envelopeNeeds() [][]string {
 // now, hold keeps the rate from rising above the last one sent, lower cuts
 // it (SafeLowerFactor per tick down to SafeLowerFloor). It appends a
 // decision naming the stale metrics and their sources.
-func (l *Loop) safeMode(ti engine.TickInfo, out shapers.Instruction, ds []shapers.Decision) (shapers.Instruction, []shapers.Decision) {
-	s := &l.safe
+func (c *Controller) safeMode(pos Position, out shapers.Instruction, ds []shapers.Decision, r Readings, readings metrics.Snapshot) (shapers.Instruction, []shapers.Decision) {
+	s := &c.safe
 	lastRate, lastConc := s.lastRate, s.lastConc
-	if ti.Last != nil {
-		lastRate, lastConc = ti.Last.Instruction.Rate, ti.Last.Instruction.Concurrency
-	}
 	action := ""
 	var why, stale []string
 	rank := map[string]int{"": 0, metrics.OnStaleHold: 1, metrics.OnStaleLower: 2}
-	for _, t := range l.plan.Targets {
+	for _, t := range c.plan.Targets {
 		var check []string
-		for _, m := range s.need[ti.PhaseIndex] {
-			smp, ok := l.readings.Get(t.Name, m)
+		for _, m := range s.need[pos.Phase] {
+			smp, ok := readings.Get(t.Name, m)
 			if !ok || clientMetric(m) {
 				continue
 			}
@@ -115,7 +112,7 @@ func (l *Loop) safeMode(ti engine.TickInfo, out shapers.Instruction, ds []shaper
 		if len(check) == 0 {
 			continue
 		}
-		v := l.coll.SafeMode(l.readings, t.Name, check)
+		v := r.SafeMode(readings, t.Name, check)
 		if v.Action == "" {
 			continue
 		}
@@ -126,7 +123,7 @@ func (l *Loop) safeMode(ti engine.TickInfo, out shapers.Instruction, ds []shaper
 			stale = append(stale, t.Name+"/"+m)
 		}
 		why = append(why, fmt.Sprintf("%s on target %s (source %s)", strings.TrimPrefix(v.Reason, "safe mode: "), t.Name,
-			strings.Join(staleSources(l.readings, t.Name, v.Stale), ", ")))
+			strings.Join(staleSources(readings, t.Name, v.Stale), ", ")))
 	}
 	if action == "" {
 		s.active = false
@@ -138,7 +135,7 @@ func (l *Loop) safeMode(ti engine.TickInfo, out shapers.Instruction, ds []shaper
 		s.active = true
 	}
 	before, beforeConc := out.Rate, out.Concurrency
-	if s.haveLast || ti.Last != nil {
+	if s.haveLast {
 		capRate, capConc := lastRate, lastConc
 		if action == metrics.OnStaleLower {
 			capRate = max(lastRate*SafeLowerFactor, s.floorRate)
@@ -150,7 +147,7 @@ func (l *Loop) safeMode(ti engine.TickInfo, out shapers.Instruction, ds []shaper
 			out.Rate = min(out.Rate, capRate)
 		}
 	}
-	d := shapers.Decision{Tick: ti.Tick, Shaper: SafeModeShaper, Strategy: SafeModeShaper, RateBefore: before, RateAfter: out.Rate,
+	d := shapers.Decision{Tick: pos.Tick, Shaper: SafeModeShaper, Strategy: SafeModeShaper, RateBefore: before, RateAfter: out.Rate,
 		Reason: "safe mode: " + strings.Join(why, "; ")}
 	switch {
 	case out.Rate != before:
@@ -186,13 +183,4 @@ func staleSources(snap metrics.Snapshot, target string, names []string) []string
 		out = append(out, "none provides it")
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

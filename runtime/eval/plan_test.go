@@ -1,4 +1,4 @@
-package planeval
+package eval
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package dryrun
+package tick
 
 import (
 	"fmt"
@@ -13,6 +13,8 @@ import (
 // Links builds the shapers a phase names, in chain order, from the plan's
 // shaper blocks: the same shapers.New the runtime calls, so the dry-run
 // runs the real strategies and Starlark rules, not a copy of them.
+// A Starlark script is read from the path lang resolved when it loaded
+// the plan.
 func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
 	byName := map[string]*lang.Shaper{}
 	for _, s := range plan.Shapers {
@@ -29,7 +31,7 @@ func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
 		if !ok {
 			return nil, fmt.Errorf("phase names shaper %q, which the plan does not declare", name)
 		}
-		cfg := shapers.Config{Name: blk.Name, Strategy: blk.Strategy, Tick: tick, Requests: requestClasses(plan)}
+		cfg := shapers.Config{Name: blk.Name, Strategy: blk.Strategy, Tick: tick, Requests: RequestClasses(plan)}
 		for _, t := range plan.Targets {
 			cfg.Generators = append(cfg.Generators, t.Name)
 		}
@@ -38,7 +40,7 @@ func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
 			if !ok {
 				return nil, fmt.Errorf("shaper %q names envelope %q, which the plan does not declare", blk.Name, blk.Envelope)
 			}
-			cfg.Envelope = envelopeLimits(e)
+			cfg.Envelope = EnvelopeLimits(e)
 		}
 		params, err := ctyParams(knownParams(blk))
 		if err != nil {

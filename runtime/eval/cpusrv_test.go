@@ -1,4 +1,4 @@
-package shapeeval
+package eval
 
 import (
 	"crypto/sha256"
