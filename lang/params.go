@@ -40,64 +40,7 @@ func (l *loader) decodeParams(attrs hcl.Attributes, params []stdlib.Param) map[s
 		if a == nil {
 			continue
 		}
-		var v cty.Value
-		ok := false
-		switch p.Kind {
-		case stdlib.ParamNumber:
-			var f float64
-			f, ok = l.number(a)
-			v = cty.NumberFloatVal(f)
-		case stdlib.ParamRate:
-			var f float64
-			f, ok = l.nonNegative(a)
-			v = cty.NumberFloatVal(f)
-		case stdlib.ParamFraction:
-			var f float64
-			f, ok = l.fraction(a)
-			v = cty.NumberFloatVal(f)
-		case stdlib.ParamPositive:
-			var f float64
-			f, ok = l.positive(a)
-			v = cty.NumberFloatVal(f)
-		case stdlib.ParamInt:
-			var i int64
-			i, ok = l.integer(a, 0, 1<<31-1)
-			v = cty.NumberIntVal(i)
-		case stdlib.ParamDuration:
-			d, dok := l.duration(a)
-			ok, v = dok, durVal(d)
-		case stdlib.ParamSize:
-			var f float64
-			f, ok = l.size(a)
-			v = cty.NumberFloatVal(f)
-		case stdlib.ParamString:
-			var s string
-			if len(p.Options) > 0 {
-				s, ok = l.oneOf(a, p.Options, p.Name)
-			} else {
-				s, ok = l.str(a)
-			}
-			v = cty.StringVal(s)
-		case stdlib.ParamStrings:
-			v, ok = l.strings(a)
-		case stdlib.ParamBool:
-			var b bool
-			b, ok = l.boolean(a)
-			v = cty.BoolVal(b)
-		case stdlib.ParamPriority:
-			var s string
-			s, ok = l.oneOf(a, stdlib.PriorityClasses, "priority class")
-			v = cty.StringVal(s)
-		case stdlib.ParamMetric:
-			var s string
-			s, ok = l.str(a)
-			if ok {
-				l.checkMetricLater(s, exprRange(a))
-			}
-			v = cty.StringVal(s)
-		default:
-			panic(fmt.Sprintf("lang: unhandled parameter kind %d", p.Kind))
-		}
+		v, ok := l.decodeParam(p, a)
 		if ok && (p.Min != 0 || p.Max != 0) && v.Type() == cty.Number {
 			if f := mustFloat(v); f < p.Min || f > p.Max {
 				unit := ""
@@ -113,6 +56,55 @@ func (l *loader) decodeParams(attrs hcl.Attributes, params []stdlib.Param) map[s
 		}
 	}
 	return out
+}
+
+// numberKinds read a parameter of a kind of number with the getter that
+// checks what the kind implies (and says so at the value).
+var numberKinds = map[stdlib.ParamKind]func(*loader, *hcl.Attribute) (float64, bool){
+	stdlib.ParamNumber:   (*loader).number,
+	stdlib.ParamRate:     (*loader).nonNegative,
+	stdlib.ParamFraction: (*loader).fraction,
+	stdlib.ParamPositive: (*loader).positive,
+	stdlib.ParamSize:     (*loader).size,
+}
+
+// decodeParam evaluates one parameter and checks it against its kind.
+func (l *loader) decodeParam(p stdlib.Param, a *hcl.Attribute) (cty.Value, bool) {
+	if get, ok := numberKinds[p.Kind]; ok {
+		f, ok := get(l, a)
+		return cty.NumberFloatVal(f), ok
+	}
+	switch p.Kind {
+	case stdlib.ParamInt:
+		i, ok := l.integer(a, 0, 1<<31-1)
+		return cty.NumberIntVal(i), ok
+	case stdlib.ParamDuration:
+		d, ok := l.duration(a)
+		return durVal(d), ok
+	case stdlib.ParamString, stdlib.ParamPriority:
+		options, what := p.Options, p.Name
+		if p.Kind == stdlib.ParamPriority {
+			options, what = stdlib.PriorityClasses, "priority class"
+		}
+		if len(options) == 0 {
+			s, ok := l.str(a)
+			return cty.StringVal(s), ok
+		}
+		s, ok := l.oneOf(a, options, what)
+		return cty.StringVal(s), ok
+	case stdlib.ParamStrings:
+		return l.strings(a)
+	case stdlib.ParamBool:
+		b, ok := l.boolean(a)
+		return cty.BoolVal(b), ok
+	case stdlib.ParamMetric:
+		s, ok := l.str(a)
+		if ok {
+			l.checkMetricLater(s, exprRange(a))
+		}
+		return cty.StringVal(s), ok
+	}
+	panic(fmt.Sprintf("lang: unhandled parameter kind %d", p.Kind))
 }
 
 // staticName reads an attribute that selects a schema (strategy, model):

@@ -1,5 +1,7 @@
 package stdlib
 
+import "slices"
+
 // MetricsSource is a kind of metrics source a target's metrics "KIND" block
 // can name. runtime/metrics registers the implementation under the same
 // name.
@@ -28,26 +30,17 @@ var metricsSources = []MetricsSource{
 
 // MetricsSources returns the kinds of metrics source, in the order the
 // language reference lists them.
-func MetricsSources() []MetricsSource { return append([]MetricsSource(nil), metricsSources...) }
+func MetricsSources() []MetricsSource { return slices.Clone(metricsSources) }
 
 // LookupMetricsSource returns the kind of metrics source called kind.
 func LookupMetricsSource(kind string) (MetricsSource, bool) {
-	for _, s := range metricsSources {
-		if s.Kind == kind {
-			return s, true
-		}
-	}
-	return MetricsSource{}, false
+	return lookup(metricsSources, kind, sourceKind)
 }
 
 // MetricsKinds lists the kinds of metrics source, in table order.
-func MetricsKinds() []string {
-	out := make([]string, len(metricsSources))
-	for i, s := range metricsSources {
-		out[i] = s.Kind
-	}
-	return out
-}
+func MetricsKinds() []string { return names(metricsSources, sourceKind) }
+
+func sourceKind(s MetricsSource) string { return s.Kind }
 
 // MetricsSettings lists every setting of any kind of metrics source, in
 // table order: the attributes of a metrics block that are never read as a

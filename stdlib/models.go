@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/loadshaper/loadshaper/predictors"
@@ -46,26 +47,15 @@ var models = []Model{
 }
 
 // Models returns the predictor models, sorted by name.
-func Models() []Model { return append([]Model(nil), models...) }
+func Models() []Model { return slices.Clone(models) }
 
 // LookupModel returns the predictor model called name.
-func LookupModel(name string) (Model, bool) {
-	for _, m := range models {
-		if m.Name == name {
-			return m, true
-		}
-	}
-	return Model{}, false
-}
+func LookupModel(name string) (Model, bool) { return lookup(models, name, modelName) }
 
 // ModelNames lists the predictor models, sorted.
-func ModelNames() []string {
-	out := make([]string, len(models))
-	for i, m := range models {
-		out[i] = m.Name
-	}
-	return out
-}
+func ModelNames() []string { return names(models, modelName) }
+
+func modelName(m Model) string { return m.Name }
 
 // ModelSpec is what predictors.NewModel builds for a predictor block: the
 // model and the parameters the plan set (decoded: fractions as numbers,

@@ -1,7 +1,7 @@
 package stdlib
 
 import (
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -190,22 +190,32 @@ var strategies = []Strategy{
 }
 
 // Strategies returns the built-in strategies, sorted by name.
-func Strategies() []Strategy { return append([]Strategy(nil), strategies...) }
+func Strategies() []Strategy { return slices.Clone(strategies) }
 
 // LookupStrategy returns the built-in strategy called name.
-func LookupStrategy(name string) (Strategy, bool) {
-	i := sort.Search(len(strategies), func(i int) bool { return strategies[i].Name >= name })
-	if i < len(strategies) && strategies[i].Name == name {
-		return strategies[i], true
-	}
-	return Strategy{}, false
-}
+func LookupStrategy(name string) (Strategy, bool) { return lookup(strategies, name, strategyName) }
 
 // StrategyNames lists the built-in strategies, sorted.
-func StrategyNames() []string {
-	out := make([]string, len(strategies))
-	for i, s := range strategies {
-		out[i] = s.Name
+func StrategyNames() []string { return names(strategies, strategyName) }
+
+func strategyName(s Strategy) string { return s.Name }
+
+// lookup finds the entry of a table called name.
+func lookup[T any](table []T, name string, nameOf func(T) string) (T, bool) {
+	for _, e := range table {
+		if nameOf(e) == name {
+			return e, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// names lists the names of a table's entries, in table order.
+func names[T any](table []T, nameOf func(T) string) []string {
+	out := make([]string, len(table))
+	for i, e := range table {
+		out[i] = nameOf(e)
 	}
 	return out
 }
