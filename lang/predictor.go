@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/loadshaper/loadshaper/stdlib"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -23,23 +24,24 @@ const (
 )
 
 // A predictor block's own attributes are fixed; the rest are the model's
-// parameters (ModelParams), checked with the model's hcldec spec.
+// parameters (declared in stdlib.Models), checked with the model's hcldec
+// spec.
 func (l *loader) decodePredictorBlock(b *hcl.Block) {
 	content, remain, diags := b.Body.PartialContent(predictorBlockSchema)
 	l.diags = append(l.diags, diags...)
 	p := &Predictor{Name: b.Labels[0], Model: "auto", Horizon: defaultHorizon, History: defaultHistory, Params: map[string]cty.Value{}, DeclRange: b.DefRange}
 	n := &node{kind: KindPredictor, name: p.Name, declRange: b.DefRange, nameRange: b.LabelRanges[0], exprs: attrExprs(content.Attributes)}
 	at := content.Attributes
-	models := tableNames(ModelParams)
 	model := "auto"
 	modelOK := true
 	if at["model"] != nil {
-		model, modelOK = l.staticName(at["model"], models, "predictor model")
+		model, modelOK = l.staticName(at["model"], stdlib.ModelNames(), "predictor model")
 	}
+	decl, _ := stdlib.LookupModel(model)
 	var params hcl.Attributes
 	if modelOK {
 		p.Model = model
-		params = l.paramContent(remain, ModelParams[model])
+		params = l.paramContent(remain, decl.Params)
 		n.exprs = append(n.exprs, attrExprs(params)...)
 	}
 	n.build = func() {
@@ -60,7 +62,7 @@ func (l *loader) decodePredictorBlock(b *hcl.Block) {
 			p.Target = t
 		}
 		if modelOK {
-			p.Params = l.decodeParams(params, ModelParams[model])
+			p.Params = l.decodeParams(params, decl.Params)
 			if d, ok := p.Params["degree"]; ok && model == "load_response" && params["degree"] != nil {
 				if f := mustFloat(d); f < 1 || f > 3 {
 					l.errorf(exprRange(params["degree"]), "Invalid degree", "degree must be 1, 2 or 3; got %v.", f)

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/loadshaper/loadshaper/stdlib"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -15,21 +16,17 @@ var shaperBlockSchema = &hcl.BodySchema{
 	},
 }
 
-// strategiesNeedingEnvelope act on predicted envelope breaches and are
-// meaningless without one.
-var strategiesNeedingEnvelope = map[string]bool{"predictive_rate_limit": true, "aimd": true, "capacity_search": true}
-
-// A shaper is a built-in strategy, whose parameters come from
-// StrategyParams, or a Starlark script, whose extra attributes are its
-// sandbox limits (ScriptParams).
+// A shaper is a built-in strategy, whose parameters are declared in
+// stdlib.Strategies, or a Starlark script, whose extra attributes are its
+// sandbox limits (stdlib.ScriptParams).
 func (l *loader) decodeShaperBlock(b *hcl.Block) {
 	content, remain, diags := b.Body.PartialContent(shaperBlockSchema)
 	l.diags = append(l.diags, diags...)
 	s := &Shaper{Name: b.Labels[0], Params: map[string]cty.Value{}, DeclRange: b.DefRange}
 	n := &node{kind: KindShaper, name: s.Name, declRange: b.DefRange, nameRange: b.LabelRanges[0], exprs: attrExprs(content.Attributes)}
 	at := content.Attributes
-	strategies := tableNames(StrategyParams)
-	var strategy string
+	strategies := stdlib.StrategyNames()
+	var strategy stdlib.Strategy
 	strategyOK := false
 	var params hcl.Attributes
 	switch {
@@ -38,17 +35,19 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 	case at["strategy"] == nil && at["script"] == nil:
 		l.errorf(b.DefRange.Ptr(), "Missing strategy or script", "Shaper %q needs strategy = \"<name>\" (one of %s) or script = \"<file>.star\".", s.Name, quotedList(strategies))
 	case at["strategy"] != nil:
-		strategy, strategyOK = l.staticName(at["strategy"], strategies, "shaper strategy")
+		var name string
+		name, strategyOK = l.staticName(at["strategy"], strategies, "shaper strategy")
 		if strategyOK {
-			s.Strategy = strategy
-			params = l.paramContent(remain, StrategyParams[strategy])
+			strategy, _ = stdlib.LookupStrategy(name)
+			s.Strategy = name
+			params = l.paramContent(remain, strategy.Params)
 			n.exprs = append(n.exprs, attrExprs(params)...)
-			if strategiesNeedingEnvelope[strategy] && at["envelope"] == nil {
-				l.errorf(b.DefRange.Ptr(), "Missing envelope", "The %q strategy keeps the target inside an envelope; set envelope = envelope.<name>.", strategy)
+			if strategy.NeedsEnvelope && at["envelope"] == nil {
+				l.errorf(b.DefRange.Ptr(), "Missing envelope", "The %q strategy keeps the target inside an envelope; set envelope = envelope.<name>.", name)
 			}
 		}
 	default:
-		params = l.paramContent(remain, ScriptParams)
+		params = l.paramContent(remain, stdlib.ScriptParams)
 		n.exprs = append(n.exprs, attrExprs(params)...)
 	}
 	n.build = func() {
@@ -56,7 +55,7 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 			s.Envelope = e
 		}
 		if strategyOK {
-			s.Params = l.decodeParams(params, StrategyParams[strategy])
+			s.Params = l.decodeParams(params, strategy.Params)
 		}
 		if a := at["script"]; a != nil && at["strategy"] == nil {
 			if p, ok := l.str(a); ok {
@@ -67,7 +66,7 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 					l.loadScript(p, a)
 				}
 			}
-			s.Params = l.decodeParams(params, ScriptParams)
+			s.Params = l.decodeParams(params, stdlib.ScriptParams)
 		}
 		n.value = objectVal(map[string]cty.Value{"name": cty.StringVal(s.Name)})
 	}

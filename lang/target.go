@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/loadshaper/loadshaper/stdlib"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -20,17 +21,21 @@ var targetBlockSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{{Type: "metrics", LabelNames: []string{"kind"}}},
 }
 
-// MetricsKinds are the kinds of metrics sources a target can have.
-var MetricsKinds = []string{"prometheus", "scrape", "process", "host"}
+// MetricsKinds are the kinds of metrics sources a target can have
+// (declared in stdlib.MetricsSources).
+var MetricsKinds = stdlib.MetricsKinds()
 
 // OnStaleActions are what a run may do when a source's metric goes stale.
 var OnStaleActions = []string{"hold", "lower", "ignore"}
 
 // metricsSettings are the attributes of a metrics block that configure the
 // source; every other attribute names a metric and holds its query.
-var metricsSettings = map[string]bool{
-	"endpoint": true, "timeout": true, "interval": true, "username": true, "password": true,
-	"token": true, "pid": true, "process": true, "on_stale": true,
+var metricsSettings = map[string]bool{}
+
+func init() {
+	for _, n := range stdlib.MetricsSettings() {
+		metricsSettings[n] = true
+	}
 }
 
 const (
@@ -129,7 +134,7 @@ func (l *loader) buildMetrics(s *MetricsSource, attrs hcl.Attributes, b *hcl.Blo
 	sort.Strings(names)
 	for _, name := range names {
 		a := attrs[name]
-		if s.Kind == "process" || s.Kind == "host" {
+		if kind, _ := stdlib.LookupMetricsSource(s.Kind); !kind.Queries {
 			settings := make([]string, 0, len(metricsSettings))
 			for k := range metricsSettings {
 				settings = append(settings, k)
@@ -185,13 +190,8 @@ func (l *loader) buildMetrics(s *MetricsSource, attrs hcl.Attributes, b *hcl.Blo
 }
 
 func settingsFor(kind string) []string {
-	switch kind {
-	case "process":
-		return []string{"pid", "process", "interval", "on_stale"}
-	case "host":
-		return []string{"interval", "on_stale"}
-	}
-	return []string{"endpoint", "timeout", "interval", "username", "password", "token", "on_stale"}
+	s, _ := stdlib.LookupMetricsSource(kind)
+	return s.Settings
 }
 
 func contains(list []string, s string) bool {

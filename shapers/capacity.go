@@ -33,27 +33,17 @@ type capacitySearch struct {
 }
 
 func init() {
-	Register(Strategy{
-		Name:    "capacity_search",
-		Summary: "Ramp until the first envelope limit is predicted, settle, and report the sustainable rate.",
-		Params: []Param{
-			{Name: "step", Kind: Number, Default: 0.05, Min: 0.001, Max: 1, Doc: "increase per tick while searching, as a fraction of the rate"},
-			{Name: "start", Kind: Number, Default: 0.0, Min: 0, Max: 1e9, Doc: "rate to start from; 0 = the phase's rate"},
-			{Name: "settle", Kind: Duration, Default: 20 * time.Second, Min: 1, Max: 3600, Doc: "how long the rate must stay bound by the limit, within 5%, to count as found"},
-			{Name: "confidence", Kind: Number, Default: 2.0, Min: 0, Max: 6, Doc: "width of the prediction band in standard errors"},
-		},
-		New: func(cfg Config, p Params) (Shaper, error) {
-			st, _ := Lookup("predictive_rate_limit")
-			pp, err := ValidateParams(st, map[string]any{"confidence": p.Float("confidence"), "max_step": p.Float("step")})
-			if err != nil {
-				return nil, err
-			}
-			m, err := st.New(cfg, pp)
-			if err != nil {
-				return nil, err
-			}
-			return &capacitySearch{model: m.(*predictive), step: p.Float("step"), settle: p.Duration("settle"), found: -1, start: p.Float("start")}, nil
-		},
+	Register("capacity_search", func(cfg Config, p Params) (Shaper, error) {
+		st, _ := Lookup("predictive_rate_limit")
+		pp, err := ValidateParams(st, map[string]any{"confidence": p.Float("confidence"), "max_step": p.Float("step")})
+		if err != nil {
+			return nil, err
+		}
+		m, err := st.New(cfg, pp)
+		if err != nil {
+			return nil, err
+		}
+		return &capacitySearch{model: m.(*predictive), step: p.Float("step"), settle: p.Duration("settle"), found: -1, start: p.Float("start")}, nil
 	})
 }
 

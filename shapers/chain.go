@@ -331,19 +331,15 @@ func safeShape(s *Snapshot, in Instruction, env Limits) (Instruction, Decision) 
 }
 
 func init() {
-	Register(Strategy{
-		Name:    "safe",
-		Summary: "The fallback: hold at the previous tick's rate, 10% less while an envelope metric is over its limit.",
-		New: func(cfg Config, _ Params) (Shaper, error) {
-			env := cfg.Envelope
-			return ShaperFunc(func(s *Snapshot, in Instruction) (Instruction, Decision, error) {
-				e := env
-				if e == nil {
-					e = s.Envelope
-				}
-				out, d := safeShape(s, in, e)
-				return out, d, nil
-			}), nil
-		},
+	Register("safe", func(cfg Config, _ Params) (Shaper, error) {
+		env := cfg.Envelope
+		return ShaperFunc(func(s *Snapshot, in Instruction) (Instruction, Decision, error) {
+			e := env
+			if e == nil {
+				e = s.Envelope
+			}
+			out, d := safeShape(s, in, e)
+			return out, d, nil
+		}), nil
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loadshaper/loadshaper/stdlib"
 )
 
 func setRate(r float64, why string) Shaper {
@@ -122,12 +124,15 @@ func TestSeriesFromChainMemory(t *testing.T) {
 }
 
 func TestParamsValidation(t *testing.T) {
-	st := Strategy{Name: "t", Params: []Param{
-		{Name: "backoff", Kind: Number, Default: 0.9, Min: 0.1, Max: 1},
-		{Name: "window", Kind: Duration, Default: 30 * time.Second},
-		{Name: "mode", Kind: String, Default: "a", Enum: []string{"a", "b"}},
-	}}
-	p, err := ValidateParams(st, map[string]any{"window": "1m"})
+	st := Strategy{Strategy: stdlib.Strategy{Name: "t", Params: []stdlib.Param{
+		{Name: "backoff", Kind: stdlib.ParamNumber, Default: 0.9, Min: 0.1, Max: 1},
+		{Name: "window", Kind: stdlib.ParamDuration, Default: 30 * time.Second},
+		{Name: "mode", Kind: stdlib.ParamString, Default: "a", Options: []string{"a", "b"}},
+		{Name: "share", Kind: stdlib.ParamFraction},
+		{Name: "class", Kind: stdlib.ParamPriority},
+		{Name: "must", Kind: stdlib.ParamNumber, Required: true},
+	}}}
+	p, err := ValidateParams(st, map[string]any{"window": "1m", "must": 1.0})
 	if err != nil || p.Float("backoff") != 0.9 || p.Duration("window") != time.Minute || p.String("mode") != "a" {
 		t.Fatalf("defaults: %v %v", p, err)
 	}
@@ -140,9 +145,42 @@ func TestParamsValidation(t *testing.T) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
-	if _, err := ValidateParams(st, map[string]any{"backoff": 2.0}); err == nil || !strings.Contains(err.Error(), "out of range") {
+	if _, err := ValidateParams(st, map[string]any{"backoff": 2.0, "must": 1.0}); err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("range not checked: %v", err)
 	}
+	// What a kind implies is checked as lang checks it, and a required
+	// parameter must be given.
+	for _, c := range []struct {
+		raw  map[string]any
+		want string
+	}{
+		{map[string]any{"must": 1.0, "share": 1.5}, "fraction"},
+		{map[string]any{"must": 1.0, "class": "urgent"}, `"urgent" is not one of background`},
+		{map[string]any{}, `"must" is required`},
+	} {
+		if _, err := ValidateParams(st, c.raw); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want %q", c.raw, err, c.want)
+		}
+	}
+}
+
+// Every strategy stdlib declares (the table lang checks plans against) has
+// an implementation, and Register refuses one that is not declared, so a
+// plan that lints clean builds its chain.
+func TestEveryDeclaredStrategyIsRegistered(t *testing.T) {
+	var got []string
+	for _, st := range Strategies() {
+		got = append(got, st.Name)
+	}
+	if want := stdlib.StrategyNames(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("registered %v, declared %v", got, want)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Register accepted a strategy stdlib does not declare")
+		}
+	}()
+	Register("no_such_strategy", nil)
 }
 
 func TestNewUnknownStrategySuggests(t *testing.T) {

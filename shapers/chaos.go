@@ -18,15 +18,8 @@ type chaos struct {
 }
 
 func init() {
-	Register(Strategy{
-		Name:    "chaos",
-		Summary: "Schedule the phase's chaos actions (spike, abort, slow_client, fault_header); within_envelope ones only while predicted headroom allows.",
-		Params: []Param{
-			{Name: "min_headroom", Kind: Number, Default: 0.1, Min: 0, Max: 1, Doc: "headroom (1 − predicted pressure) an abort, slow_client or fault_header needs when within_envelope"},
-		},
-		New: func(cfg Config, p Params) (Shaper, error) {
-			return &chaos{env: cfg.Envelope, minHeadroom: p.Float("min_headroom")}, nil
-		},
+	Register("chaos", func(cfg Config, p Params) (Shaper, error) {
+		return &chaos{env: cfg.Envelope, minHeadroom: p.Float("min_headroom")}, nil
 	})
 }
 

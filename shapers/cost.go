@@ -14,27 +14,16 @@ type cost struct {
 }
 
 func init() {
-	Register(Strategy{
-		Name:    "cost",
-		Summary: "Trade throughput against cost per request and per generator-hour (a budget, and no nearly idle generators), reporting the trade.",
-		Params: []Param{
-			{Name: "per_request", Kind: Number, Default: 0.0, Min: 0, Max: 1e9, Doc: "cost of one request"},
-			{Name: "per_generator_hour", Kind: Number, Default: 0.0, Min: 0, Max: 1e9, Doc: "cost of one generator for an hour"},
-			{Name: "generator_rate", Kind: Number, Default: 0.0, Min: 0, Max: 1e9, Doc: "requests/s one generator sustains; 0 = one generator whatever the rate"},
-			{Name: "budget_per_hour", Kind: Number, Default: 0.0, Min: 0, Max: 1e12, Doc: "largest spend per hour; 0 = none"},
-			{Name: "min_fill", Kind: Number, Default: 0.25, Min: 0, Max: 1, Doc: "do not start another generator for less than this fraction of its capacity"},
-		},
-		New: func(_ Config, p Params) (Shaper, error) {
-			c := &cost{perReq: p.Float("per_request"), perGenHour: p.Float("per_generator_hour"), genRate: p.Float("generator_rate"),
-				budget: p.Float("budget_per_hour"), minFill: p.Float("min_fill")}
-			if c.perReq == 0 && c.perGenHour == 0 {
-				return nil, fmt.Errorf("cost needs per_request or per_generator_hour")
-			}
-			if c.perGenHour > 0 && c.genRate == 0 && c.budget > 0 && c.perReq == 0 {
-				return nil, fmt.Errorf("a budget with only per_generator_hour needs generator_rate")
-			}
-			return c, nil
-		},
+	Register("cost", func(_ Config, p Params) (Shaper, error) {
+		c := &cost{perReq: p.Float("per_request"), perGenHour: p.Float("per_generator_hour"), genRate: p.Float("generator_rate"),
+			budget: p.Float("budget_per_hour"), minFill: p.Float("min_fill")}
+		if c.perReq == 0 && c.perGenHour == 0 {
+			return nil, fmt.Errorf("cost needs per_request or per_generator_hour")
+		}
+		if c.perGenHour > 0 && c.genRate == 0 && c.budget > 0 && c.perReq == 0 {
+			return nil, fmt.Errorf("a budget with only per_generator_hour needs generator_rate")
+		}
+		return c, nil
 	})
 }
 

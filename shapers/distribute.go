@@ -33,21 +33,11 @@ type distribute struct {
 }
 
 func init() {
-	Register(Strategy{
-		Name:    "distribute",
-		Summary: "Shift rate between generators/targets by their headroom, within bounds and a per-tick step.",
-		Params: []Param{
-			{Name: "min_share", Kind: Number, Default: 0.05, Min: 0, Max: 1, Doc: "smallest share of the rate any generator keeps"},
-			{Name: "max_share", Kind: Number, Default: 0.95, Min: 0, Max: 1, Doc: "largest share of the rate any generator gets"},
-			{Name: "max_shift", Kind: Number, Default: 0.05, Min: 0.001, Max: 1, Doc: "largest change of a share per tick"},
-			{Name: "predicted", Kind: Bool, Default: true, Doc: "use a target's predicted upper bound (metric name \"<target>.<metric>\") when there is one"},
-		},
-		New: func(cfg Config, p Params) (Shaper, error) {
-			d := &distribute{env: cfg.Envelope, gens: append([]string(nil), cfg.Generators...), minShare: p.Float("min_share"),
-				maxShare: p.Float("max_share"), shift: p.Float("max_shift"), predicted: p.Bool("predicted")}
-			sort.Strings(d.gens)
-			return d, nil
-		},
+	Register("distribute", func(cfg Config, p Params) (Shaper, error) {
+		d := &distribute{env: cfg.Envelope, gens: append([]string(nil), cfg.Generators...), minShare: p.Float("min_share"),
+			maxShare: p.Float("max_share"), shift: p.Float("max_shift"), predicted: p.Bool("predicted")}
+		sort.Strings(d.gens)
+		return d, nil
 	})
 }
 

@@ -35,21 +35,9 @@ const (
 )
 
 func init() {
-	Register(Strategy{
-		Name:    "investigate",
-		Summary: "On an anomaly: hold the rate, step back, re-approach, and record whether it is load-driven.",
-		Params: []Param{
-			{Name: "hold", Kind: Duration, Default: 10 * time.Second, Min: 1, Max: 3600, Doc: "how long to hold, and to stay stepped back"},
-			{Name: "step_back", Kind: Number, Default: 0.7, Min: 0.1, Max: 0.99, Doc: "rate factor while stepped back"},
-			{Name: "approach", Kind: Duration, Default: 20 * time.Second, Min: 1, Max: 3600, Doc: "how long the re-approach to the anomaly's rate takes"},
-			{Name: "tolerance", Kind: Number, Default: 0.1, Min: 0.01, Max: 1, Doc: "relative change of the metric that counts as a difference"},
-			{Name: "cooldown", Kind: Duration, Default: 60 * time.Second, Min: 0, Max: 86400, Doc: "quiet time after an investigation"},
-			{Name: "detect", Kind: Bool, Default: true, Doc: "also flag a metric whose robust z-score exceeds 3.5 for 3 ticks while the rate is steady"},
-		},
-		New: func(cfg Config, p Params) (Shaper, error) {
-			return &investigate{env: cfg.Envelope, hold: p.Duration("hold"), approach: p.Duration("approach"), cool: p.Duration("cooldown"),
-				back: p.Float("step_back"), tolerance: p.Float("tolerance"), z: 3.5, detect: p.Bool("detect"), streak: map[string]int{}}, nil
-		},
+	Register("investigate", func(cfg Config, p Params) (Shaper, error) {
+		return &investigate{env: cfg.Envelope, hold: p.Duration("hold"), approach: p.Duration("approach"), cool: p.Duration("cooldown"),
+			back: p.Float("step_back"), tolerance: p.Float("tolerance"), z: 3.5, detect: p.Bool("detect"), streak: map[string]int{}}, nil
 	})
 }
 

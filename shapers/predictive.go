@@ -42,41 +42,23 @@ type predictive struct {
 }
 
 func init() {
-	Register(Strategy{
-		Name:    "predictive_rate_limit",
-		Summary: "Send min(planned rate, the largest rate whose predicted upper bound stays inside the envelope), with a per-tick step limit.",
-		Params: []Param{
-			{Name: "horizon", Kind: Duration, Default: 30 * time.Second, Min: 1, Max: 3600, Doc: "how far ahead to say when the planned rate would reach the limit"},
-			{Name: "confidence", Kind: Number, Default: 2.0, Min: 0, Max: 6, Doc: "width of the prediction band in standard errors (the upper bound: at 2, about 98% of readings fall under it)"},
-			{Name: "max_step", Kind: Number, Default: 0.1, Min: 0.001, Max: 10, Doc: "largest increase per tick, as a fraction of the previous rate"},
-			{Name: "min_step", Kind: Number, Default: 0.01, Min: 0, Max: 1, Doc: "increase per tick always allowed, as a fraction of the phase's peak rate"},
-			{Name: "probe_start", Kind: Number, Default: 0.5, Min: 0.01, Max: 1, Doc: "first tick: this fraction of the planned rate (nothing is known yet)"},
-			{Name: "forgetting", Kind: Number, Default: 0.98, Min: 0.5, Max: 1, Doc: "weight kept per tick by the load-response fit, so it follows drift"},
-			{Name: "lag", Kind: Duration, Default: time.Duration(0), Min: 0, Max: 120, Doc: "delay between the rate sent and the metric's response; 0 = estimate it"},
-			{Name: "max_lag", Kind: Duration, Default: 10 * time.Second, Min: 1, Max: 120, Doc: "largest lag the estimate considers"},
-			{Name: "saturation", Kind: Number, Default: 1.2, Min: 1, Max: 10, Doc: "readings above this multiple of the limit are not learnt from (a pinned CPU says nothing about the next rate)"},
-			{Name: "max_error", Kind: Number, Default: 0.1, Min: 0.001, Max: 10, Doc: "model error (fraction of the limit, smoothed) above which the shaper falls back to a reactive rule"},
-			{Name: "backoff", Kind: Number, Default: 0.9, Min: 0.1, Max: 0.99, Doc: "multiplicative decrease of the reactive fallback"},
-			{Name: "min_rate", Kind: Number, Default: 1.0, Min: 0, Max: 1e9, Doc: "never send less than this"},
-		},
-		New: func(cfg Config, p Params) (Shaper, error) {
-			tick := cfg.Tick
-			if tick <= 0 {
-				tick = time.Second
-			}
-			pr := &predictive{
-				env: cfg.Envelope, z: p.Float("confidence"), maxStep: p.Float("max_step"), minStep: p.Float("min_step"),
-				probe: p.Float("probe_start"), lambda: p.Float("forgetting"), sat: p.Float("saturation"),
-				maxErr: p.Float("max_error"), backoff: p.Float("backoff"), minRate: p.Float("min_rate"), horizon: p.Duration("horizon"),
-				models: map[string]*predictors.ResponseLine{}, drift: map[string]*predictors.ResidualTrend{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{}, relearn: map[string]int{}, resid: map[string][]float64{}, knee: map[string]knee{}, distrust: map[string]bool{},
-			}
-			maxLag := max(1, int(math.Round(float64(p.Duration("max_lag"))/float64(tick))))
-			pr.lag = predictors.LagEstimator{D: min(2, maxLag), W: 3, MaxLag: maxLag, Window: 90}
-			if l := p.Duration("lag"); l > 0 {
-				pr.lag = predictors.LagEstimator{D: max(1, int(math.Round(float64(l)/float64(tick)))), W: 1, Fixed: true, MaxLag: maxLag}
-			}
-			return pr, nil
-		},
+	Register("predictive_rate_limit", func(cfg Config, p Params) (Shaper, error) {
+		tick := cfg.Tick
+		if tick <= 0 {
+			tick = time.Second
+		}
+		pr := &predictive{
+			env: cfg.Envelope, z: p.Float("confidence"), maxStep: p.Float("max_step"), minStep: p.Float("min_step"),
+			probe: p.Float("probe_start"), lambda: p.Float("forgetting"), sat: p.Float("saturation"),
+			maxErr: p.Float("max_error"), backoff: p.Float("backoff"), minRate: p.Float("min_rate"), horizon: p.Duration("horizon"),
+			models: map[string]*predictors.ResponseLine{}, drift: map[string]*predictors.ResidualTrend{}, ys: map[string][]float64{}, shifts: map[string]int{}, skip: map[string]int{}, ratios: map[string][]float64{}, relearn: map[string]int{}, resid: map[string][]float64{}, knee: map[string]knee{}, distrust: map[string]bool{},
+		}
+		maxLag := max(1, int(math.Round(float64(p.Duration("max_lag"))/float64(tick))))
+		pr.lag = predictors.LagEstimator{D: min(2, maxLag), W: 3, MaxLag: maxLag, Window: 90}
+		if l := p.Duration("lag"); l > 0 {
+			pr.lag = predictors.LagEstimator{D: max(1, int(math.Round(float64(l)/float64(tick)))), W: 1, Fixed: true, MaxLag: maxLag}
+		}
+		return pr, nil
 	})
 }
 

@@ -22,20 +22,9 @@ type presoak struct {
 }
 
 func init() {
-	Register(Strategy{
-		Name:    "presoak",
-		Summary: "End the warm-up phase once the metrics have settled (variation below a threshold over a window) or at a time limit.",
-		Params: []Param{
-			{Name: "metrics", Kind: StringList, Doc: "metrics that must settle; default the envelope's, else every metric read"},
-			{Name: "window", Kind: Duration, Default: 30 * time.Second, Min: 1, Max: 3600, Doc: "window over which the variation is measured"},
-			{Name: "threshold", Kind: Number, Default: 0.05, Min: 0, Max: 10, Doc: "largest coefficient of variation (stddev/mean) that counts as settled"},
-			{Name: "min_duration", Kind: Duration, Default: 10 * time.Second, Min: 0, Max: 86400, Doc: "never end before this"},
-			{Name: "max_duration", Kind: Duration, Default: time.Duration(0), Min: 0, Max: 86400, Doc: "end here even if not settled; 0 = the phase's duration"},
-		},
-		New: func(cfg Config, p Params) (Shaper, error) {
-			return &presoak{env: cfg.Envelope, metrics: p.Strings("metrics"), window: p.Duration("window"), threshold: p.Float("threshold"),
-				minDur: p.Duration("min_duration"), maxDur: p.Duration("max_duration"), done: map[string]bool{}}, nil
-		},
+	Register("presoak", func(cfg Config, p Params) (Shaper, error) {
+		return &presoak{env: cfg.Envelope, metrics: p.Strings("metrics"), window: p.Duration("window"), threshold: p.Float("threshold"),
+			minDur: p.Duration("min_duration"), maxDur: p.Duration("max_duration"), done: map[string]bool{}}, nil
 	})
 }
 

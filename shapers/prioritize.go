@@ -23,22 +23,12 @@ type prioritize struct {
 }
 
 func init() {
-	Register(Strategy{
-		Name:    "prioritize",
-		Summary: "Under pressure, shed the lowest priority classes first; critical only when a hard limit is breached.",
-		Params: []Param{
-			{Name: "threshold", Kind: Number, Default: 1.0, Min: 0.1, Max: 10, Doc: "envelope pressure (reading/limit) at which shedding starts"},
-			{Name: "hard_margin", Kind: Number, Default: 0.1, Min: 0, Max: 10, Doc: "critical may be shed only while a reading is over its limit by more than this fraction"},
-			{Name: "predicted", Kind: Bool, Default: true, Doc: "count the predictors' upper bound as pressure too, not only live readings"},
-			{Name: "restore_rate", Kind: Bool, Default: true, Doc: "turn a rate cut by an earlier shaper into shedding of the lowest classes at the planned rate"},
-		},
-		New: func(cfg Config, p Params) (Shaper, error) {
-			if len(cfg.Requests) == 0 {
-				return nil, fmt.Errorf("prioritize needs the plan's requests and their priorities")
-			}
-			return &prioritize{env: cfg.Envelope, reqs: cfg.Requests, threshold: p.Float("threshold"), hard: p.Float("hard_margin"),
-				predicted: p.Bool("predicted"), restore: p.Bool("restore_rate")}, nil
-		},
+	Register("prioritize", func(cfg Config, p Params) (Shaper, error) {
+		if len(cfg.Requests) == 0 {
+			return nil, fmt.Errorf("prioritize needs the plan's requests and their priorities")
+		}
+		return &prioritize{env: cfg.Envelope, reqs: cfg.Requests, threshold: p.Float("threshold"), hard: p.Float("hard_margin"),
+			predicted: p.Bool("predicted"), restore: p.Bool("restore_rate")}, nil
 	})
 }
 

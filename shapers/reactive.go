@@ -42,32 +42,12 @@ type aimd struct {
 }
 
 func init() {
-	Register(Strategy{
-		Name:    "aimd",
-		Summary: "Reactive baseline (Netflix AIMD): multiplicative decrease while an envelope metric is over its limit, additive increase otherwise.",
-		Params: []Param{
-			{Name: "backoff", Kind: Number, Default: 0.9, Min: 0.1, Max: 0.99, Doc: "factor applied to the limit on each tick with a metric over the envelope"},
-			{Name: "increase", Kind: Number, Default: 0.0, Min: 0, Max: 1e9, Doc: "requests/s added per tick while the limit is in use; 0 = 2% of the limit or 1% of the phase's peak rate, whichever is more"},
-			{Name: "min_rate", Kind: Number, Default: 1.0, Min: 0, Max: 1e9, Doc: "the limit never goes below this"},
-		},
-		New: func(cfg Config, p Params) (Shaper, error) {
-			return &aimd{env: cfg.Envelope, backoff: p.Float("backoff"), increase: p.Float("increase"), minRate: p.Float("min_rate")}, nil
-		},
+	Register("aimd", func(cfg Config, p Params) (Shaper, error) {
+		return &aimd{env: cfg.Envelope, backoff: p.Float("backoff"), increase: p.Float("increase"), minRate: p.Float("min_rate")}, nil
 	})
-	Register(Strategy{
-		Name:    "gradient",
-		Summary: "Reactive baseline (Netflix Gradient2): the limit follows the gradient limit/reading (and long/short latency), smoothed.",
-		Params: []Param{
-			{Name: "smoothing", Kind: Number, Default: 0.2, Min: 0.01, Max: 1, Doc: "weight of the new estimate per tick"},
-			{Name: "tolerance", Kind: Number, Default: 1.5, Min: 1, Max: 10, Doc: "latency may reach this multiple of its long-run average before it counts as queueing"},
-			{Name: "queue", Kind: Number, Default: 0.0, Min: 0, Max: 1e9, Doc: "headroom added while under the envelope, requests/s; 0 = 10% of the limit or 5% of the phase's peak rate, whichever is more"},
-			{Name: "long_window", Kind: Number, Default: 600.0, Min: 2, Max: 1e6, Doc: "samples in the long-run latency average"},
-			{Name: "min_rate", Kind: Number, Default: 1.0, Min: 0, Max: 1e9, Doc: "the limit never goes below this"},
-		},
-		New: func(cfg Config, p Params) (Shaper, error) {
-			return &gradient{env: cfg.Envelope, smoothing: p.Float("smoothing"), tolerance: p.Float("tolerance"),
-				queue: p.Float("queue"), alpha: 2 / (p.Float("long_window") + 1), minRate: p.Float("min_rate"), long: map[string]float64{}}, nil
-		},
+	Register("gradient", func(cfg Config, p Params) (Shaper, error) {
+		return &gradient{env: cfg.Envelope, smoothing: p.Float("smoothing"), tolerance: p.Float("tolerance"),
+			queue: p.Float("queue"), alpha: 2 / (p.Float("long_window") + 1), minRate: p.Float("min_rate"), long: map[string]float64{}}, nil
 	})
 }
 

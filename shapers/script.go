@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,11 +44,12 @@ func NewScript(cfg Config) (*Script, error) {
 	if cfg.Source == nil {
 		return nil, fmt.Errorf("shaper %q: script %q has no source (the runtime reads the file)", cfg.Name, cfg.Script)
 	}
-	// max_steps and deadline bound the sandbox; every other parameter is
-	// the script's own, read as ctx.params.
+	// The parameters of stdlib.ScriptParams (max_steps, deadline) bound the
+	// sandbox; every other parameter is the script's own, read as
+	// ctx.params.
 	reserved, own := map[string]any{}, starlark.StringDict{}
 	for k, v := range cfg.Params {
-		if k == "max_steps" || k == "deadline" {
+		if slices.ContainsFunc(stdlib.ScriptParams, func(p stdlib.Param) bool { return p.Name == k }) {
 			reserved[k] = v
 			continue
 		}
@@ -105,13 +107,8 @@ func NewScript(cfg Config) (*Script, error) {
 // SetPrint routes the script's print() output (discarded by default).
 func (sc *Script) SetPrint(f func(string)) { sc.print = f }
 
-var scriptStrategy = Strategy{
-	Name: "script",
-	Params: []Param{
-		{Name: "max_steps", Kind: Number, Default: 1e6, Min: 1000, Max: 1e9, Doc: "Starlark computation steps per call"},
-		{Name: "deadline", Kind: Duration, Default: 100 * time.Millisecond, Min: 0.001, Max: 10, Doc: "wall-clock limit per call"},
-	},
-}
+// scriptStrategy declares the sandbox parameters of a script shaper.
+var scriptStrategy = Strategy{Strategy: stdlib.Strategy{Name: "script", Params: stdlib.ScriptParams}}
 
 func entryPoint(g starlark.StringDict, name string, nparams int) (starlark.Callable, error) {
 	v, ok := g[name]

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/loadshaper/loadshaper/stdlib"
 )
 
 // Shaper changes the instruction of one tick. It returns the new
@@ -65,39 +67,11 @@ type Config struct {
 	Source []byte
 }
 
-// Kind is the type of a strategy parameter.
-type Kind int
-
-const (
-	Number Kind = iota
-	Duration
-	String
-	Bool
-	StringList
-	NumberMap
-)
-
-func (k Kind) String() string {
-	return [...]string{"number", "duration", "string", "bool", "list of strings", "map of numbers"}[k]
-}
-
-// Param declares one parameter of a strategy: documented, typed, defaulted
-// and range-checked, so a plan gets a clear error instead of odd behaviour.
-type Param struct {
-	Name    string
-	Kind    Kind
-	Default any // nil = required (Number/Duration) or empty
-	Min     float64
-	Max     float64 // Min == Max == 0 means unbounded; for durations in seconds
-	Enum    []string
-	Doc     string
-}
-
-// Strategy is a registered built-in.
+// Strategy is a registered built-in: its declaration in stdlib (name,
+// summary, parameters: the table lang checks plans against) and its
+// constructor.
 type Strategy struct {
-	Name    string
-	Summary string
-	Params  []Param
+	stdlib.Strategy
 	// New builds a shaper from validated parameters.
 	New func(cfg Config, p Params) (Shaper, error)
 }
@@ -107,15 +81,21 @@ var (
 	registry   = map[string]Strategy{}
 )
 
-// Register adds a built-in strategy. It is called from init and panics on
-// a duplicate name, a programming error.
-func Register(s Strategy) {
+// Register adds the implementation of a built-in strategy declared in
+// stdlib under the same name; its parameters are that declaration's. It is
+// called from init and panics on an undeclared or duplicate name, a
+// programming error.
+func Register(name string, build func(cfg Config, p Params) (Shaper, error)) {
+	decl, ok := stdlib.LookupStrategy(name)
+	if !ok {
+		panic("shapers: strategy " + name + " is not declared in stdlib")
+	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	if _, dup := registry[s.Name]; dup {
-		panic("shapers: duplicate strategy " + s.Name)
+	if _, dup := registry[name]; dup {
+		panic("shapers: duplicate strategy " + name)
 	}
-	registry[s.Name] = s
+	registry[name] = Strategy{Strategy: decl, New: build}
 }
 
 // Lookup returns the strategy registered under name.
@@ -193,19 +173,16 @@ func (p Params) String(name string) string { s, _ := p[name].(string); return s 
 // Bool returns a Bool parameter.
 func (p Params) Bool(name string) bool { b, _ := p[name].(bool); return b }
 
-// Strings returns a StringList parameter.
+// Strings returns a ParamStrings parameter.
 func (p Params) Strings(name string) []string { l, _ := p[name].([]string); return l }
 
-// Map returns a NumberMap parameter.
-func (p Params) Map(name string) map[string]float64 { m, _ := p[name].(map[string]float64); return m }
-
 // ValidateParams checks raw parameters against a strategy's declaration:
-// unknown names (with a suggestion), types, ranges and enums; it fills
-// defaults. All problems are reported together.
+// unknown names (with a suggestion), missing required ones, kinds, ranges
+// and options; it fills defaults. All problems are reported together.
 func ValidateParams(st Strategy, raw map[string]any) (Params, error) {
 	out := Params{}
 	var errs []string
-	known := map[string]Param{}
+	known := map[string]stdlib.Param{}
 	var names []string
 	for _, pd := range st.Params {
 		known[pd.Name] = pd
@@ -232,6 +209,9 @@ func ValidateParams(st Strategy, raw map[string]any) (Params, error) {
 	for _, pd := range st.Params {
 		v, given := raw[pd.Name]
 		if !given {
+			if pd.Required {
+				errs = append(errs, fmt.Sprintf("parameter %q is required", pd.Name))
+			}
 			if pd.Default != nil {
 				out[pd.Name] = pd.Default
 			}
@@ -250,10 +230,10 @@ func ValidateParams(st Strategy, raw map[string]any) (Params, error) {
 	return out, nil
 }
 
-func convertParam(pd Param, v any) (any, error) {
+func convertParam(pd stdlib.Param, v any) (any, error) {
 	bounded := pd.Min != 0 || pd.Max != 0
 	switch pd.Kind {
-	case Number:
+	case stdlib.ParamNumber, stdlib.ParamRate, stdlib.ParamFraction, stdlib.ParamPositive, stdlib.ParamInt, stdlib.ParamSize:
 		f, ok := toFloat(v)
 		if !ok {
 			return nil, fmt.Errorf("want a number, got %T %v", v, v)
@@ -261,11 +241,14 @@ func convertParam(pd Param, v any) (any, error) {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, fmt.Errorf("want a finite number, got %v", f)
 		}
+		if err := kindBounds(pd.Kind, f); err != nil {
+			return nil, err
+		}
 		if bounded && (f < pd.Min || f > pd.Max) {
 			return nil, fmt.Errorf("%v is out of range [%v, %v]", f, pd.Min, pd.Max)
 		}
 		return f, nil
-	case Duration:
+	case stdlib.ParamDuration:
 		var d time.Duration
 		switch x := v.(type) {
 		case time.Duration:
@@ -290,27 +273,31 @@ func convertParam(pd Param, v any) (any, error) {
 			return nil, fmt.Errorf("%s is out of range [%vs, %vs]", d, pd.Min, pd.Max)
 		}
 		return d, nil
-	case String:
+	case stdlib.ParamString, stdlib.ParamPriority, stdlib.ParamMetric:
 		s, ok := v.(string)
 		if !ok {
 			return nil, fmt.Errorf("want a string, got %T %v", v, v)
 		}
-		if len(pd.Enum) > 0 {
-			for _, e := range pd.Enum {
+		options := pd.Options
+		if pd.Kind == stdlib.ParamPriority {
+			options = stdlib.PriorityClasses
+		}
+		if len(options) > 0 {
+			for _, e := range options {
 				if e == s {
 					return s, nil
 				}
 			}
-			return nil, fmt.Errorf("%q is not one of %s", s, strings.Join(pd.Enum, ", "))
+			return nil, fmt.Errorf("%q is not one of %s", s, strings.Join(options, ", "))
 		}
 		return s, nil
-	case Bool:
+	case stdlib.ParamBool:
 		b, ok := v.(bool)
 		if !ok {
 			return nil, fmt.Errorf("want true or false, got %T %v", v, v)
 		}
 		return b, nil
-	case StringList:
+	case stdlib.ParamStrings:
 		switch x := v.(type) {
 		case []string:
 			return append([]string(nil), x...), nil
@@ -334,32 +321,24 @@ func convertParam(pd Param, v any) (any, error) {
 			return out, nil
 		}
 		return nil, fmt.Errorf("want a list of strings, got %T", v)
-	case NumberMap:
-		out := map[string]float64{}
-		switch x := v.(type) {
-		case map[string]float64:
-			for k, f := range x {
-				out[k] = f
-			}
-		case map[string]any:
-			for k, e := range x {
-				f, ok := toFloat(e)
-				if !ok {
-					return nil, fmt.Errorf("want a map of numbers, got %q = %T", k, e)
-				}
-				out[k] = f
-			}
-		default:
-			return nil, fmt.Errorf("want a map of numbers, got %T", v)
-		}
-		for k, f := range out {
-			if bounded && (f < pd.Min || f > pd.Max) {
-				return nil, fmt.Errorf("%q = %v is out of range [%v, %v]", k, f, pd.Min, pd.Max)
-			}
-		}
-		return out, nil
 	}
 	return nil, fmt.Errorf("unsupported parameter kind %v", pd.Kind)
+}
+
+// kindBounds checks what a kind of number implies, beyond the declared
+// range: lang checks the same when it loads a plan.
+func kindBounds(k stdlib.ParamKind, f float64) error {
+	switch {
+	case k == stdlib.ParamRate && f < 0, k == stdlib.ParamSize && f < 0:
+		return fmt.Errorf("want a number >= 0, got %v", f)
+	case k == stdlib.ParamFraction && (f < 0 || f > 1):
+		return fmt.Errorf("want a fraction from 0 to 1, got %v", f)
+	case k == stdlib.ParamPositive && f <= 0:
+		return fmt.Errorf("want a number > 0, got %v", f)
+	case k == stdlib.ParamInt && (f < 0 || f != math.Trunc(f)):
+		return fmt.Errorf("want a whole number >= 0, got %v", f)
+	}
+	return nil
 }
 
 func toFloat(v any) (float64, bool) {

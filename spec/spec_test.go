@@ -164,23 +164,27 @@ func TestReferenceIsComplete(t *testing.T) {
 	doc := string(b)
 	var names []string
 	names = append(names, stdlib.FunctionNames()...)
-	for s := range lang.StrategyParams {
-		names = append(names, s)
-		for _, p := range lang.StrategyParams[s] {
+	for _, s := range stdlib.Strategies() {
+		names = append(names, s.Name)
+		for _, p := range s.Params {
 			names = append(names, p.Name)
 		}
 	}
-	for m := range lang.ModelParams {
-		names = append(names, m)
-		for _, p := range lang.ModelParams[m] {
+	for _, m := range stdlib.Models() {
+		names = append(names, m.Name)
+		for _, p := range m.Params {
 			names = append(names, p.Name)
 		}
+	}
+	for _, p := range stdlib.ScriptParams {
+		names = append(names, p.Name)
 	}
 	for m := range lang.BuiltinMetrics {
 		names = append(names, m)
 	}
 	names = append(names, stdlib.PriorityClasses...)
-	names = append(names, lang.MetricsKinds...)
+	names = append(names, stdlib.MetricsKinds()...)
+	names = append(names, stdlib.MetricsSettings()...)
 	names = append(names, lang.ChaosKinds...)
 	names = append(names, lang.OutputFormats...)
 	names = append(names, lang.IntentKinds...)

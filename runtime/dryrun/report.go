@@ -132,7 +132,7 @@ type ThresholdResult struct {
 	Metric    string   `json:"metric"`
 	Max       *float64 `json:"max,omitempty"`
 	Min       *float64 `json:"min,omitempty"`
-	Window    float64  `json:"window_seconds,omitempty"`
+	Window    float64  `json:"window,omitempty"` // seconds; 0 = the whole run (or phase)
 	Phase     string   `json:"phase,omitempty"`
 	Predicted float64  `json:"predicted"`
 	At        float64  `json:"at"`     // end of the worst window (whole run: end of run)

@@ -58,8 +58,8 @@ func (s *Summary) WriteHTML(w io.Writer) error {
 		if t.Min != nil {
 			h.Bound += "min " + fmtMetric(t.Metric, *t.Min)
 		}
-		if t.WindowS > 0 {
-			h.Scope = fmt.Sprintf("worst %gs window", t.WindowS)
+		if t.Window > 0 {
+			h.Scope = fmt.Sprintf("worst %gs window", t.Window)
 		}
 		if t.Phase != "" {
 			h.Scope += " of phase " + t.Phase

@@ -201,8 +201,8 @@ func (s *Summary) WriteText(w io.Writer) {
 			bound += " min " + fmtMetric(t.Metric, *t.Min)
 		}
 		scope := "run"
-		if t.WindowS > 0 {
-			scope = fmt.Sprintf("worst %gs window", t.WindowS)
+		if t.Window > 0 {
+			scope = fmt.Sprintf("worst %gs window", t.Window)
 		}
 		if t.Phase != "" {
 			scope += " of phase " + t.Phase

@@ -24,7 +24,7 @@ type ThresholdResult struct {
 	Max      *float64 `json:"max,omitempty"`
 	Min      *float64 `json:"min,omitempty"`
 	Unit     string   `json:"unit"`
-	WindowS  float64  `json:"window_s,omitempty"`
+	Window   float64  `json:"window,omitempty"` // seconds; 0 = the whole run (or phase)
 	Phase    string   `json:"phase,omitempty"`
 	Observed *float64 `json:"observed"` // whole run: the final value; window: the worst window; null: no data
 	Pass     bool     `json:"pass"`
@@ -210,7 +210,7 @@ func (s *thState) measured() bool {
 
 func (s *thState) result() ThresholdResult {
 	r := ThresholdResult{Name: s.th.Name, Metric: s.th.Metric, Max: s.th.Max, Min: s.th.Min, Unit: ThresholdMetrics[s.th.Metric],
-		WindowS: s.th.Window.Seconds(), Phase: s.th.Phase, Abort: s.th.Abort, Aborted: s.aborted}
+		Window: s.th.Window.Seconds(), Phase: s.th.Phase, Abort: s.th.Abort, Aborted: s.aborted}
 	if s.hasObs {
 		v := s.observed
 		r.Observed = &v

@@ -7,6 +7,7 @@
 // do when its envelope depends on a stale metric.
 //
 // Sources are built from a target's `metrics "<kind>"` blocks through a
-// registry of kinds (Register, New). The package may import lang; it never
-// imports the CLI. Behaviour is specified in spec/metrics.md.
+// registry of kinds (Register, New); the kinds and their settings are
+// declared in stdlib, and Register takes only a declared kind. The package
+// may import lang and stdlib; it never imports the CLI. Behaviour is specified in spec/metrics.md.
 package metrics

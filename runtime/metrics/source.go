@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/stdlib"
 )
 
 // Sample is one reading of one metric.
@@ -52,9 +53,13 @@ var (
 	registry   = map[string]Factory{}
 )
 
-// Register adds a kind of source. It panics on a duplicate kind, which is
-// a programming error caught at init.
+// Register adds the implementation of a kind of source declared in
+// stdlib.MetricsSources (the table lang checks plans against). It panics
+// on an undeclared or duplicate kind, a programming error caught at init.
 func Register(kind string, f Factory) {
+	if _, ok := stdlib.LookupMetricsSource(kind); !ok {
+		panic("metrics: source kind " + kind + " is not declared in stdlib")
+	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if _, dup := registry[kind]; dup {

@@ -13,6 +13,7 @@ import (
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/predictors"
 	"github.com/loadshaper/loadshaper/shapers"
+	"github.com/loadshaper/loadshaper/stdlib"
 )
 
 // forecaster keeps one predictor block's model over a metric of the run:
@@ -33,22 +34,15 @@ type forecaster struct {
 // on the whole window (fitting optimises the smoothing parameters).
 const refitEvery = 10
 
-// timeSeriesModels are the predictor models that forecast a metric over
-// time (load_response and usl describe the metric against load instead;
-// predictive_rate_limit learns that itself).
-var timeSeriesModels = map[string]bool{}
-
-func init() {
-	for _, m := range predictors.ModelNames {
-		timeSeriesModels[m] = true
-	}
-}
-
+// newForecasters keeps a model per predictor block that forecasts its
+// metric over time, built with the parameters the block sets
+// (stdlib.ModelSpec; load_response and usl describe the metric against
+// load instead, which predictive_rate_limit learns itself).
 func newForecasters(plan *lang.Plan, tick time.Duration) []*forecaster {
 	var out []*forecaster
 	for _, p := range plan.Predictors {
-		model := p.Model
-		if !timeSeriesModels[model] {
+		spec, ok := stdlib.ModelSpec(p.Model, p.Params, tick)
+		if !ok {
 			continue
 		}
 		target := p.Target
@@ -57,7 +51,12 @@ func newForecasters(plan *lang.Plan, tick time.Duration) []*forecaster {
 		}
 		h := max(1, int(p.Horizon/tick))
 		hist := min(max(int(p.History/tick), 30), 600)
-		out = append(out, &forecaster{target: target, metric: p.Metric, spec: predictors.Spec{Model: model}, history: hist, horizon: h})
+		if 2*spec.Period+2 > hist {
+			// Two seasons do not fit in the readings kept: detect the
+			// period instead, rather than never forecasting.
+			spec.Period = 0
+		}
+		out = append(out, &forecaster{target: target, metric: p.Metric, spec: spec, history: hist, horizon: h})
 	}
 	return out
 }

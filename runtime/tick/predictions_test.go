@@ -7,6 +7,7 @@ import (
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/shapers"
+	"github.com/zclconf/go-cty/cty"
 )
 
 func TestForecasterPredicts(t *testing.T) {
@@ -24,6 +25,28 @@ func TestForecasterPredicts(t *testing.T) {
 	// A steady climb of 0.01 per second, last 0.59: ten seconds on, 0.69.
 	if !ok || p.Value < 0.66 || p.Value > 0.72 || p.Upper < p.Value || p.Horizon != 10*time.Second {
 		t.Errorf("prediction %+v ok %v", p, ok)
+	}
+}
+
+// The parameters a predictor block sets reach its model: an ewma with a
+// fixed alpha forecasts the level that alpha gives, not the fitted one.
+func TestForecasterUsesBlockParameters(t *testing.T) {
+	forecast := func(params map[string]cty.Value) float64 {
+		f := newForecasters(&lang.Plan{Targets: []*lang.Target{{Name: "a"}},
+			Predictors: []*lang.Predictor{{Metric: "cpu", Model: "ewma", Horizon: 5 * time.Second, History: time.Minute, Params: params}}}, time.Second)
+		var p shapers.Prediction
+		for i := 0; i < 20; i++ {
+			// 0 for 19 ticks, then a step to 1.
+			p, _ = f[0].observe(float64(i/19), time.Second)
+		}
+		return p.Value
+	}
+	// After the step, an ewma's level is alpha·1 + (1−alpha)·0.
+	if got := forecast(map[string]cty.Value{"alpha": cty.NumberFloatVal(0.25)}); math.Abs(got-0.25) > 1e-9 {
+		t.Errorf("alpha 0.25: forecast %v, want 0.25", got)
+	}
+	if got := forecast(nil); math.Abs(got-0.25) < 1e-3 {
+		t.Errorf("alpha fitted: forecast %v, the same as alpha 0.25", got)
 	}
 }
 
@@ -70,5 +93,23 @@ func TestPredictionsScaledAfterDeployment(t *testing.T) {
 	}
 	if p := run(deploy(45*time.Second, "")); p.Value != got.Value {
 		t.Errorf("a deployment for every metric: %v, want %v", p.Value, got.Value)
+	}
+}
+
+// A holt_winters block's season is its period in ticks while two seasons
+// fit in the readings kept; a longer one is detected instead, so the model
+// still forecasts.
+func TestForecasterSeason(t *testing.T) {
+	period := func(season, history time.Duration) int {
+		f := newForecasters(&lang.Plan{Targets: []*lang.Target{{Name: "a"}},
+			Predictors: []*lang.Predictor{{Metric: "cpu", Model: "holt_winters", Horizon: 5 * time.Second, History: history,
+				Params: map[string]cty.Value{"season": cty.NumberFloatVal(season.Seconds())}}}}, 2*time.Second)
+		return f[0].spec.Period
+	}
+	if p := period(time.Minute, time.Hour); p != 30 {
+		t.Errorf("season 1m at a 2s tick: period %d, want 30", p)
+	}
+	if p := period(time.Hour, time.Hour); p != 0 {
+		t.Errorf("season 1h with 600 readings kept: period %d, want 0 (detected)", p)
 	}
 }
