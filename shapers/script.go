@@ -82,7 +82,7 @@ func NewScript(cfg Config) (*Script, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shaper %q: %w", cfg.Name, err)
 	}
-	lim := starlib.Limits{MaxSteps: uint64(p.Float("max_steps")), Deadline: p.Duration("deadline")}
+	lim := starlib.Limits{MaxSteps: uint64(p.Float("max_steps")), Deadline: max(p.Duration("deadline"), cfg.MinDeadline)}
 	th := starlib.NewThread(cfg.Name+" init", lim, nil)
 	stop := starlib.Guard(th, lim)
 	globals, err := prog.Init(th, universe)

@@ -65,6 +65,10 @@ type Config struct {
 	// a shaper block with script = "...".
 	Script string
 	Source []byte
+	// MinDeadline raises a script's wall-clock deadline per call to at
+	// least this (dry-runs, whose outcome must not depend on the load of
+	// the machine they run on).
+	MinDeadline time.Duration
 }
 
 // Strategy is a registered built-in: its declaration in stdlib (name,

@@ -34,6 +34,13 @@ type Options struct {
 	Links func(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error)
 }
 
+// ScriptDeadline is the least wall-clock deadline a Starlark rule gets
+// per call in a dry-run: its own deadline (100 ms by default) could fire on
+// a busy machine and change the prediction, which must depend only on the
+// plan, its history and the seed. The rule's step budget still bounds
+// every call.
+const ScriptDeadline = 5 * time.Second
+
 // Run predicts the outcome of plan.
 func Run(plan *lang.Plan, opts Options) (*Report, error) {
 	if plan == nil {
@@ -50,14 +57,9 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 	rep.Source.Model = opts.Model
 	rep.PlannedDuration = plan.TotalDuration().Seconds()
 
-	if opts.Links == nil {
-		if un := tick.UnusedParams(plan); len(un) > 0 {
-			rep.Notes = append(rep.Notes, "shaper parameters the strategy does not take (not used): "+strings.Join(un, ", "))
-		}
-	}
 	// The same control tick as a run; the unshaped pass keeps only the
 	// hard limits, to show what the shapers changed.
-	ctl, err := tick.New(plan, tick.Options{Links: opts.Links})
+	ctl, err := tick.New(plan, tick.Options{Links: opts.Links, MinScriptDeadline: ScriptDeadline})
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,7 @@ package tick
 import (
 	"fmt"
 	"os"
-	"sort"
+	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/shapers"
@@ -16,6 +16,11 @@ import (
 // A Starlark script is read from the path lang resolved when it loaded
 // the plan.
 func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
+	return links(plan, phase, 0)
+}
+
+// links is Links with a floor on every Starlark rule's deadline.
+func links(plan *lang.Plan, phase *lang.Phase, minDeadline time.Duration) ([]shapers.Link, error) {
 	byName := map[string]*lang.Shaper{}
 	for _, s := range plan.Shapers {
 		byName[s.Name] = s
@@ -31,7 +36,7 @@ func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
 		if !ok {
 			return nil, fmt.Errorf("phase names shaper %q, which the plan does not declare", name)
 		}
-		cfg := shapers.Config{Name: blk.Name, Strategy: blk.Strategy, Tick: tick, Requests: RequestClasses(plan)}
+		cfg := shapers.Config{Name: blk.Name, Strategy: blk.Strategy, Tick: tick, Requests: RequestClasses(plan), MinDeadline: minDeadline}
 		for _, t := range plan.Targets {
 			cfg.Generators = append(cfg.Generators, t.Name)
 		}
@@ -42,7 +47,7 @@ func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
 			}
 			cfg.Envelope = EnvelopeLimits(e)
 		}
-		params, err := ctyParams(knownParams(blk))
+		params, err := ctyParams(blk.Params)
 		if err != nil {
 			return nil, fmt.Errorf("shaper %q: %w", blk.Name, err)
 		}
@@ -62,42 +67,6 @@ func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
 		links = append(links, shapers.Link{Name: blk.Name, Strategy: strategy, Shaper: sh, Envelope: cfg.Envelope})
 	}
 	return links, nil
-}
-
-// knownParams are the block's parameters the strategy declares. The plan
-// language checks names against its own table and fills its defaults; a
-// name the strategy's implementation does not take is left out here and
-// reported by UnusedParams, rather than failing the whole dry-run.
-func knownParams(blk *lang.Shaper) map[string]cty.Value {
-	st, ok := shapers.Lookup(blk.Strategy)
-	if blk.Script != "" || !ok {
-		return blk.Params
-	}
-	out := map[string]cty.Value{}
-	for _, p := range st.Params {
-		if v, ok := blk.Params[p.Name]; ok {
-			out[p.Name] = v
-		}
-	}
-	return out
-}
-
-// UnusedParams names the shaper parameters of the plan that the built-in
-// strategy does not take, e.g. "guard.headroom".
-func UnusedParams(plan *lang.Plan) []string {
-	var out []string
-	for _, blk := range plan.Shapers {
-		known := knownParams(blk)
-		var names []string
-		for k := range blk.Params {
-			if _, ok := known[k]; !ok {
-				names = append(names, blk.Name+"."+k)
-			}
-		}
-		sort.Strings(names)
-		out = append(out, names...)
-	}
-	return out
 }
 
 // ctyParams turns a block's parameters into the plain Go values

@@ -33,6 +33,11 @@ type Options struct {
 	// Unshaped runs no shaper: each tick is the planned instruction under
 	// the hard limits (the dry-run's comparison without shaping).
 	Unshaped bool
+	// MinScriptDeadline raises every Starlark rule's wall-clock deadline
+	// to at least this (with Links nil). A dry-run's prediction must not
+	// depend on how busy the machine is; the step budget still bounds
+	// every call.
+	MinScriptDeadline time.Duration
 }
 
 // Controller is the control tick of one run or dry-run. Step is called
@@ -86,7 +91,11 @@ func New(plan *lang.Plan, o Options) (*Controller, error) {
 	if o.Unshaped {
 		c.links = make([][]shapers.Link, len(plan.Phases))
 	} else {
-		links, err := PhaseLinks(plan, o.Links)
+		build := o.Links
+		if build == nil && o.MinScriptDeadline > 0 {
+			build = func(p *lang.Plan, ph *lang.Phase) ([]shapers.Link, error) { return links(p, ph, o.MinScriptDeadline) }
+		}
+		links, err := PhaseLinks(plan, build)
 		if err != nil {
 			return nil, err
 		}
