@@ -75,12 +75,15 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	shaped := walk(plan, sim, ctl, cpuWindow)
+	// An imported background series is played one value a tick: coarse
+	// steps would play it too fast.
+	coarsen := len(opts.Model.BackgroundCPU) == 0
+	shaped := walk(plan, sim, ctl, cpuWindow, coarsen)
 	bare, err := simtarget.New(opts.Model, opts.Seed)
 	if err != nil {
 		return nil, err
 	}
-	unshaped := walk(plan, bare, bareCtl, cpuWindow)
+	unshaped := walk(plan, bare, bareCtl, cpuWindow, coarsen)
 
 	rep.Limits = planLimits(plan)
 	rep.Metrics, rep.Unsimulated = reportMetrics(rep.Limits)
@@ -111,8 +114,8 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 			}
 			pr.PlannedPeak = math.Max(pr.PlannedPeak, tk.Planned)
 			pr.ShapedPeak = math.Max(pr.ShapedPeak, tk.Shaped)
-			pr.PlannedRequests += tk.Planned * rep.TickSeconds
-			pr.ShapedRequests += tk.Shaped * rep.TickSeconds
+			pr.PlannedRequests += tk.Planned * tk.seconds(rep.TickSeconds)
+			pr.ShapedRequests += tk.Shaped * tk.seconds(rep.TickSeconds)
 			pr.CompletedRequests += tk.Requests
 			pr.Errors += tk.Errors
 			for _, m := range rep.Metrics {
@@ -125,7 +128,7 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 		pr.PlannedRequests = 0
 		for _, tk := range unshaped.ticks {
 			if tk.Phase == ph.Name {
-				pr.PlannedRequests += tk.Planned * rep.TickSeconds
+				pr.PlannedRequests += tk.Planned * tk.seconds(rep.TickSeconds)
 			}
 		}
 		end := shaped.ends[i]
@@ -159,6 +162,11 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 		conns := opts.Model.MaxConnections
 		rep.Notes = append(rep.Notes, fmt.Sprintf("past capacity all %d connections are busy: arrivals wait at the client (the wait counts in latency) and those still waiting %s after their phase are dropped, never sent (%s in all)",
 			conns, fmtDur(engine.DropGrace.Seconds()), fmtCount(dropped)))
+	}
+	rep.Coarse = shaped.coarse
+	for _, c := range shaped.coarse {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("phase %s from %s to %s simulated in %d coarse steps for %d ticks: nothing changed for %d ticks before (the planned and shaped rate constant, no decision, no arrival waiting)",
+			c.Phase, fmtDur(c.From), fmtDur(c.To), c.Steps, c.Ticks, quietTicks))
 	}
 	var all []*ShaperActivity
 	for _, tk := range shaped.ticks {
@@ -314,14 +322,25 @@ func evalThresholds(plan *lang.Plan, rep *Report) []ThresholdResult {
 			out = append(out, r)
 			continue
 		}
-		n := len(ticks)
+		// The windows: every span of the window's length ending at a tick's
+		// end (the whole scope without one); a coarse step counts whole.
+		window := math.Inf(1)
 		if th.Window > 0 {
-			n = max(1, int(math.Ceil(th.Window.Seconds()/rep.TickSeconds)))
-			n = min(n, len(ticks))
+			window = math.Max(th.Window.Seconds(), rep.TickSeconds)
 		}
 		first := true
-		for end := n; end <= len(ticks); end++ {
-			v := Aggregate(th.Metric, ticks[end-n:end])
+		tickEnd := func(tk Tick) float64 { return tk.T + tk.seconds(rep.TickSeconds) }
+		for begin, end := 0, 1; end <= len(ticks); end++ {
+			if th.Window <= 0 && end < len(ticks) {
+				continue
+			}
+			for begin < end-1 && tickEnd(ticks[end-1])-tickEnd(ticks[begin]) >= window-1e-9 {
+				begin++
+			}
+			if th.Window > 0 && end < len(ticks) && tickEnd(ticks[end-1])-ticks[0].T < window-1e-9 {
+				continue // not a whole window yet
+			}
+			v := Aggregate(th.Metric, ticks[begin:end], rep.TickSeconds)
 			worse := first
 			if th.Max != nil && v > r.Predicted {
 				worse = true
@@ -330,7 +349,7 @@ func evalThresholds(plan *lang.Plan, rep *Report) []ThresholdResult {
 				worse = true
 			}
 			if worse {
-				r.Predicted, r.At = v, ticks[end-1].T+rep.TickSeconds
+				r.Predicted, r.At = v, tickEnd(ticks[end-1])
 			}
 			first = false
 		}
@@ -361,7 +380,7 @@ func evalThresholds(plan *lang.Plan, rep *Report) []ThresholdResult {
 // quantiles (an approximation of the pooled histogram), error rate as
 // errors over requests, throughput as served requests over time, cpu and
 // memory as their peak.
-func Aggregate(metric string, ticks []Tick) float64 {
+func Aggregate(metric string, ticks []Tick, tickSeconds float64) float64 {
 	val := func(tk Tick) float64 { v, _ := tk.Sample.Metric(metric); return v }
 	switch {
 	case strings.HasPrefix(metric, "latency_p") || metric == "latency_max":
@@ -370,8 +389,9 @@ func Aggregate(metric string, ticks []Tick) float64 {
 		var xs []wv
 		var tw float64
 		for _, tk := range ticks {
-			xs = append(xs, wv{val(tk), tk.Shaped})
-			tw += tk.Shaped
+			w := tk.Shaped * tk.weight(tickSeconds)
+			xs = append(xs, wv{val(tk), w})
+			tw += w
 		}
 		sort.Slice(xs, func(i, j int) bool { return xs[i].v < xs[j].v })
 		if tw == 0 {
@@ -399,19 +419,22 @@ func Aggregate(metric string, ticks []Tick) float64 {
 	case metric == "latency_mean" || metric == "latency_avg":
 		var num, den float64
 		for _, tk := range ticks {
-			num += val(tk) * tk.Shaped
-			den += tk.Shaped
+			w := tk.Shaped * tk.weight(tickSeconds)
+			num += val(tk) * w
+			den += w
 		}
 		if den == 0 {
 			return 0
 		}
 		return num / den
 	case metric == "throughput" || metric == "rps":
-		var s float64
+		var s, n float64
 		for _, tk := range ticks {
-			s += tk.Throughput
+			w := tk.weight(tickSeconds)
+			s += tk.Throughput * w
+			n += w
 		}
-		return s / float64(len(ticks))
+		return s / n
 	}
 	m := 0.0
 	for _, tk := range ticks {

@@ -296,3 +296,35 @@ func TestHTMLIsSelfContained(t *testing.T) {
 		}
 	}
 }
+
+// A 200-hour phase at a steady rate is simulated in coarse steps once
+// nothing changes: its report holds thousands of ticks, not millions, and
+// still counts every planned request; a change of the planned rate or an
+// intent ends a coarse stretch, and a short plan is never coarsened.
+func TestLongSteadyPlanCoarsens(t *testing.T) {
+	p := &lang.Plan{Name: "soak",
+		Envelopes: []*lang.Envelope{{Name: "safe", Limits: []lang.Limit{{Metric: "cpu", Max: 0.8}}}},
+		Intents:   []*lang.Intent{{Name: "more", Kind: "growth", At: 100 * time.Hour, Growth: 2}},
+		Phases: []*lang.Phase{{Name: "soak", Duration: 200 * time.Hour, Rate: stdlib.Constant(10)},
+			{Name: "short", Start: 200 * time.Hour, Duration: 4 * time.Minute, Rate: stdlib.Constant(10)}},
+		Thresholds: []*lang.Threshold{{Name: "p99", Metric: "latency_p99", Max: f(0.25), Window: time.Minute}}}
+	r := mustRun(t, p, Options{Model: simtarget.Model{Cores: 1, CostPerRequest: 0.001}})
+	if n := len(r.Ticks); n > 5_000 {
+		t.Fatalf("%d ticks for 200 h", n)
+	}
+	// 100 h at 10/s, 100 h at 20/s (the growth), 4 min at 20/s.
+	if want := 100*3600*10.0 + 100*3600*20 + 240*20; math.Abs(r.PlannedRequests-want) > 1e-6*want {
+		t.Errorf("planned %.0f requests, want %.0f", r.PlannedRequests, want)
+	}
+	if len(r.Coarse) != 2 || r.Coarse[0].To > 100*3600 || r.Coarse[1].From < 100*3600 || r.Coarse[1].Phase != "soak" {
+		t.Errorf("coarse stretches %+v: want one before the growth at 100 h and one after it", r.Coarse)
+	}
+	for _, tk := range r.Ticks {
+		if tk.Phase == "short" && tk.Span != 0 {
+			t.Fatalf("a 4-minute phase was coarsened: %+v", tk)
+		}
+	}
+	if th := r.Thresholds[0]; th.Status != "ok" || th.Predicted <= 0 {
+		t.Errorf("threshold %+v", th)
+	}
+}

@@ -47,6 +47,9 @@ type Report struct {
 
 	Verdict Verdict `json:"verdict"`
 	Ticks   []Tick  `json:"ticks"`
+	// Coarse are the stretches simulated in coarse steps (nothing changed
+	// for a while: see spec/dry-run.md); their ticks have a span_s.
+	Coarse []CoarseSpan `json:"coarse,omitempty"`
 }
 
 // Verdict is the predicted outcome in two booleans, for --fail-on.
@@ -148,10 +151,30 @@ type Tick struct {
 	Planned float64 `json:"planned_rate"`
 	// Shaped is the rate the chain sends (after shedding and hard limits).
 	Shaped float64 `json:"shaped_rate"`
+	// Span is how long the tick lasted when it is not the plan's tick: a
+	// coarse step over a stretch where nothing changed (spec/dry-run.md).
+	Span float64 `json:"span_s,omitempty"`
 	simtarget.Sample
 	// UnshapedCPU etc. are not kept per tick: the unshaped run is summarised only.
 	Decisions []Decision `json:"decisions,omitempty"` // only those that changed something or fell back
 	Breaches  []string   `json:"breaches,omitempty"`  // "envelope.metric" over its limit this tick
+}
+
+// seconds is how long the tick lasted, for a plan's tick of tick seconds.
+func (tk Tick) seconds(tick float64) float64 {
+	if tk.Span > 0 {
+		return tk.Span
+	}
+	return tick
+}
+
+// weight is how many of the plan's ticks the tick stands for (1 but for a
+// coarse step), so aggregates over ticks count each second once.
+func (tk Tick) weight(tick float64) float64 {
+	if tk.Span > 0 && tick > 0 {
+		return tk.Span / tick
+	}
+	return 1
 }
 
 // Decision is a shapers.Decision as the report writes it.

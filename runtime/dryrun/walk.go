@@ -22,13 +22,34 @@ type walkResult struct {
 	phaseDur  []time.Duration // predicted duration of each phase
 	endedEarl []bool
 	ends      []simtarget.PhaseEnd // what each phase's end adds: grace sends, in-flight, drops
+	coarse    []CoarseSpan         // the stretches simulated in coarse steps
+}
+
+// A long stretch in which nothing changes is simulated in coarse steps, so
+// a dry-run's cost does not grow with hours of steady load: after
+// quietTicks ticks with a constant planned and shaped rate, no decision
+// and no arrival waiting at the client, each step spans up to coarseTicks (ten minutes at a 1 s tick)
+// ticks (never across a change of the planned rate, a chaos block or an
+// intent), until something happens again.
+const (
+	quietTicks  = 300
+	coarseTicks = 600
+)
+
+// CoarseSpan is a stretch of a phase simulated in coarse steps.
+type CoarseSpan struct {
+	Phase string  `json:"phase"`
+	From  float64 `json:"from_s"` // run time, seconds
+	To    float64 `json:"to_s"`
+	Steps int     `json:"steps"`
+	Ticks int     `json:"ticks"` // the plan's ticks they stand for
 }
 
 // walk runs the plan's timeline tick by tick against target through ctl,
 // the same control tick a run goes through: the simulated engine sends
 // what each tick decides, the target's report is the next tick's
 // readings. cpuWindow is the span the simulated cpu averages over.
-func walk(plan *lang.Plan, target simtarget.Target, ctl *tick.Controller, cpuWindow time.Duration) walkResult {
+func walk(plan *lang.Plan, target simtarget.Target, ctl *tick.Controller, cpuWindow time.Duration, coarsen bool) walkResult {
 	dt0 := ctl.Interval()
 	var res walkResult
 	var now time.Duration
@@ -42,8 +63,13 @@ func walk(plan *lang.Plan, target simtarget.Target, ctl *tick.Controller, cpuWin
 		phaseStart := now
 		ended := false
 		limit := tick.Limit(plan, ph)
-		for el := time.Duration(0); el < ph.Duration; el += dt0 {
-			dt := min(dt0, ph.Duration-el)
+		quiet, lastRate, lastPlanned := 0, math.NaN(), math.NaN()
+		for el := time.Duration(0); el < ph.Duration; {
+			n := 1
+			if coarsen && quiet >= quietTicks && tick.RateAt(plan, ph, now, el) == lastPlanned {
+				n = steadyTicks(plan, ph, phaseStart, el, dt0)
+			}
+			dt := min(time.Duration(n)*dt0, ph.Duration-el)
 			pos := tick.Position{Tick: tickNo, Phase: i, PhaseStart: phaseStart, PhaseElapsed: el}
 			r := ctl.Step(context.Background(), pos, readings)
 			out, planned := r.Instruction, r.Planned.Rate
@@ -64,16 +90,27 @@ func walk(plan *lang.Plan, target simtarget.Target, ctl *tick.Controller, cpuWin
 			}
 			s := target.Step(now, dt, rate)
 			tk := Tick{T: now.Seconds(), Phase: ph.Name, Planned: planned, Shaped: rate, Sample: s}
+			if n > 1 {
+				tk.Span = dt.Seconds()
+				res.coarse = noteCoarse(res.coarse, ph.Name, now, dt, n)
+			}
 			for _, d := range r.Decisions {
 				if d.Changed != "" || d.Fallback {
 					tk.Decisions = append(tk.Decisions, decisionOf(d))
 				}
 			}
+			if len(tk.Decisions) > 0 || rate != lastRate || s.Queued > 0.5 {
+				quiet = 0
+			} else {
+				quiet += n
+			}
+			lastRate, lastPlanned = rate, tick.RateAt(plan, ph, now, el)
 			res.ticks = append(res.ticks, tk)
 			readings.last, readings.have = s, true
 			now += dt
+			el += dt
 			tickNo++
-			if out.EndPhase && el+dt < ph.Duration {
+			if out.EndPhase && el < ph.Duration {
 				ended = true
 				break
 			}
@@ -128,4 +165,49 @@ func (r *simReadings) Read(context.Context, tick.Position) metrics.Snapshot {
 
 func (r *simReadings) SafeMode(metrics.Snapshot, string, []string) metrics.Verdict {
 	return metrics.Verdict{}
+}
+
+// steadyTicks is how many ticks from el a coarse step may span: up to
+// coarseTicks, while the planned rate stays what it is at el and no chaos
+// block or intent begins or ends (1 when none).
+func steadyTicks(plan *lang.Plan, ph *lang.Phase, phaseStart, el, dt time.Duration) int {
+	base := tick.RateAt(plan, ph, phaseStart+el, el)
+	n := 1
+	for n < coarseTicks {
+		next := el + time.Duration(n)*dt
+		if next >= ph.Duration || tick.RateAt(plan, ph, phaseStart+next, next) != base || boundary(plan, ph, phaseStart, el, next) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// boundary reports whether a chaos block of ph or an intent of the plan
+// starts or ends in (el, next] (offsets in the phase started at phaseStart).
+func boundary(plan *lang.Plan, ph *lang.Phase, phaseStart, el, next time.Duration) bool {
+	in := func(t time.Duration) bool { return t > el && t <= next }
+	for _, c := range ph.Chaos {
+		if in(c.At) || in(c.At+c.Duration) {
+			return true
+		}
+	}
+	for _, it := range plan.Intents {
+		if it != nil && in(it.At-phaseStart) {
+			return true
+		}
+	}
+	return false
+}
+
+// noteCoarse adds a coarse step to the stretches, joining it to the last
+// one when it follows on.
+func noteCoarse(spans []CoarseSpan, phase string, at, dt time.Duration, ticks int) []CoarseSpan {
+	if n := len(spans); n > 0 && spans[n-1].Phase == phase && spans[n-1].To == at.Seconds() {
+		spans[n-1].To = (at + dt).Seconds()
+		spans[n-1].Steps++
+		spans[n-1].Ticks += ticks
+		return spans
+	}
+	return append(spans, CoarseSpan{Phase: phase, From: at.Seconds(), To: (at + dt).Seconds(), Steps: 1, Ticks: ticks})
 }

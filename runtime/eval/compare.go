@@ -115,7 +115,7 @@ func CompareRuns(plan *lang.Plan, rep *dryrun.Report, actual []RunTick) []EvalRo
 	rows := []EvalRow{
 		{Name: "mean shaped rate, guarded phase (req/s)", Predicted: mean(pRate), Actual: mean(aRate), Bound: 0.25, Unit: "relative"},
 		{Name: "peak cpu, guarded phase", Predicted: peak(pCPU), Actual: peak(aCPU), Bound: 0.15, Unit: "absolute"},
-		{Name: "p99, guarded phase (s)", Predicted: dryrun.Aggregate("latency_p99", pTicks), Actual: dryrun.Aggregate("latency_p99", aTicks), Bound: 1, Unit: "log2"},
+		{Name: "p99, guarded phase (s)", Predicted: dryrun.Aggregate("latency_p99", pTicks, rep.TickSeconds), Actual: dryrun.Aggregate("latency_p99", aTicks, rep.TickSeconds), Bound: 1, Unit: "log2"},
 		{Name: fmt.Sprintf("first time cpu > %g (s)", lim), Predicted: pFirst, Actual: aFirst, Bound: 3, Unit: "seconds"},
 		{Name: "dropped, burst phase (requests)", Predicted: pDrop, Actual: aDrop, Bound: dropBound, Unit: "relative"},
 	}
