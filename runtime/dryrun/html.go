@@ -91,10 +91,10 @@ func svgChart(spec chartSpec, r *Report) string {
 			for i, v := range vals {
 				fmt.Fprintf(s, "%.1f,%.1f ", x(r.Ticks[i].T), y(v))
 			}
-			fmt.Fprintf(s, "%.1f,%.1f", x(r.Ticks[n-1].T+r.TickSeconds), y(vals[n-1]))
+			fmt.Fprintf(s, "%.1f,%.1f", x(r.Ticks[n-1].T+r.Ticks[n-1].seconds(r.TickSeconds)), y(vals[n-1]))
 			return s.String()
 		}
-		fmt.Fprintf(b, `<polygon points="%.1f,%.1f %s %.1f,%.1f" fill="#4a7fd6" fill-opacity="0.18" stroke="none"/>`, x(0), y(0), pts(spec.Values), x(r.Ticks[n-1].T+r.TickSeconds), y(0))
+		fmt.Fprintf(b, `<polygon points="%.1f,%.1f %s %.1f,%.1f" fill="#4a7fd6" fill-opacity="0.18" stroke="none"/>`, x(0), y(0), pts(spec.Values), x(r.Ticks[n-1].T+r.Ticks[n-1].seconds(r.TickSeconds)), y(0))
 		fmt.Fprintf(b, `<polyline points="%s" fill="none" stroke="#2a5db0" stroke-width="1.6"/>`, pts(spec.Values))
 		if spec.Dots != nil {
 			fmt.Fprintf(b, `<polyline points="%s" fill="none" stroke="#888" stroke-width="1.2" stroke-dasharray="5,4"/>`, pts(spec.Dots))
