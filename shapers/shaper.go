@@ -69,6 +69,8 @@ type Config struct {
 	// least this (dry-runs, whose outcome must not depend on the load of
 	// the machine they run on).
 	MinDeadline time.Duration
+	// Policy is the learned strategy's trained policy; nil = its default.
+	Policy *Policy
 }
 
 // Strategy is a registered built-in: its declaration in stdlib (name,

@@ -144,6 +144,18 @@ var strategies = []Strategy{
 		},
 	},
 	{
+		Name:          "learned",
+		Summary:       "A rate policy learned by `loadshaper train` against simulated targets: features of the readings, their trend and the lag relative to the envelope in, a rate change per tick out.",
+		NeedsEnvelope: true,
+		Params: []Param{
+			{Name: "policy", Kind: ParamString, Doc: "a policy file written by `loadshaper train --out`, relative to the plan's directory; default the untrained default policy"},
+			{Name: "over_penalty", Kind: ParamNumber, Default: 20.0, Min: 0, Max: 1000, Doc: "training: the reward lost per second above the envelope, in seconds of the target's full capacity served"},
+			{Name: "oscillation_penalty", Kind: ParamNumber, Default: 0.5, Min: 0, Max: 100, Doc: "training: the reward lost per unit of relative rate change per tick (mean |Δrate|/rate)"},
+			{Name: "probe_start", Kind: ParamNumber, Default: 0.5, Min: 0.01, Max: 1, Doc: "first tick: this fraction of the planned rate"},
+			{Name: "min_rate", Kind: ParamRate, Default: 1.0, Min: 0, Max: 1e9, Doc: "never send less than this"},
+		},
+	},
+	{
 		Name:          "predictive_rate_limit",
 		Summary:       "Send min(planned rate, the largest rate whose predicted upper bound stays inside the envelope), with a per-tick step limit.",
 		NeedsEnvelope: true,

@@ -45,6 +45,13 @@ type CoarseSpan struct {
 	Ticks int     `json:"ticks"` // the plan's ticks they stand for
 }
 
+// Walk runs plan's timeline tick by tick against target through ctl, as
+// a dry-run does (without coarse steps), and returns every tick: what the
+// trainer of the learned strategy scores episodes by.
+func Walk(plan *lang.Plan, target simtarget.Target, ctl *tick.Controller, cpuWindow time.Duration) []Tick {
+	return walk(plan, target, ctl, cpuWindow, false).ticks
+}
+
 // walk runs the plan's timeline tick by tick against target through ctl,
 // the same control tick a run goes through: the simulated engine sends
 // what each tick decides, the target's report is the next tick's

@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
@@ -22,8 +23,10 @@ import (
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/runtime"
+	"github.com/loadshaper/loadshaper/runtime/dryrun"
 	"github.com/loadshaper/loadshaper/runtime/history"
 	"github.com/loadshaper/loadshaper/runtime/tick"
+	"github.com/loadshaper/loadshaper/runtime/train"
 	"github.com/loadshaper/loadshaper/stdlib"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -102,7 +105,7 @@ type result struct {
 // selection is what LOADSHAPER_EVAL_STRATEGIES and _SCENARIOS select;
 // defScenarios applies when _SCENARIOS is unset (empty = all).
 func selection(tg *target, scs []scenario, defScenarios string) ([]scenario, []string) {
-	strategies := []string{"none", "aimd", "gradient", "predictive_rate_limit"}
+	strategies := []string{"none", "aimd", "gradient", "predictive_rate_limit", "learned"}
 	if s := os.Getenv("LOADSHAPER_EVAL_STRATEGIES"); s != "" {
 		strategies = strings.Split(s, ",")
 	}
@@ -190,6 +193,10 @@ func verdicts(scs []scenario, rs []result) {
 				sc.name, p.recoverS, yes(p.recoverS <= 10, "met", "NOT met"), p.secondsOver, bestName, best.secondsOver, p.served, best.served)
 			continue
 		}
+		if l, ok := m["learned"]; ok {
+			fmt.Printf("%s: learned %d s above, served %.0f vs predictive %d s, %.0f (%.2f×): %s\n", sc.name, l.secondsOver, l.served, p.secondsOver, p.served,
+				l.served/math.Max(p.served, 1), yes(l.secondsOver == 0 && l.served >= p.served, "met", "NOT met"))
+		}
 		half := float64(p.secondsOver) <= 0.5*float64(best.secondsOver)
 		more := p.served >= best.served
 		fmt.Printf("%s: predictive %d s above vs best reactive (%s) %d s: %s; served %.0f vs %.0f: %s\n",
@@ -228,6 +235,12 @@ func runOne(t *testing.T, tg *target, sc scenario, strategy string) result {
 		name, params, err := strategyParams(strategy)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if name == "learned" {
+			if params == nil {
+				params = map[string]cty.Value{}
+			}
+			params["policy"] = cty.StringVal(trainedPolicy(t, tg))
 		}
 		plan.Shapers = []*lang.Shaper{{Name: "guard", Strategy: name, Envelope: "safe", Params: params}}
 	}
@@ -404,4 +417,40 @@ func strategyParams(spec string) (string, map[string]cty.Value, error) {
 		params[strings.TrimSpace(k)] = cty.NumberFloatVal(f)
 	}
 	return name, params, nil
+}
+
+// trainedPolicies caches the learned policy per target for the evaluation.
+var trainedPolicies = map[string]string{}
+
+// trainedPolicy is the policy the learned strategy is scored with on tg:
+// trained by runtime/train against simulated targets varied around tg's
+// nominal capacity (a simulate block of it), never against the runs the
+// evaluation scores. Its file is written once per target.
+func trainedPolicy(t *testing.T, tg *target) string {
+	if p, ok := trainedPolicies[tg.name]; ok {
+		return p
+	}
+	plan := &lang.Plan{Name: "eval-" + tg.name,
+		Envelopes: []*lang.Envelope{{Name: "safe", Limits: tg.envelope}},
+		Shapers:   []*lang.Shaper{{Name: "guard", Strategy: "learned", Envelope: "safe"}},
+		Simulate:  &lang.Simulate{Capacity: tg.capacity, Cores: 1, BaseLatency: 2 * time.Millisecond}}
+	model, src, err := dryrun.FromSimulate(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model.Timeout, model.MaxConnections = tg.timeout, 2000
+	rep, err := train.Train(plan, train.Options{Episodes: 3000, Seed: 1, Model: model, Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	_ = train.WriteText(&b, rep)
+	t.Logf("learned policy for %s:\n%s", tg.name, b.String())
+	path := filepath.Join(t.TempDir(), tg.name+"-policy.json")
+	js, _ := json.Marshal(rep.Policy)
+	if err := os.WriteFile(path, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	trainedPolicies[tg.name] = path
+	return path
 }

@@ -49,6 +49,10 @@ type Sample struct {
 	// tick by EndPhase's caller.
 	Queued  float64 `json:"queued"`
 	Dropped float64 `json:"dropped"`
+	// Utilisation is the true cpu of the tick, before the rate() window the
+	// CPU reading goes through: what an evaluation scores "above the
+	// envelope" by (not reported, not seen by shapers).
+	Utilisation float64 `json:"-"`
 }
 
 // Metrics are the metric names a Sample answers, in report order.
@@ -597,6 +601,7 @@ func (s *Sim) Step(at, dt time.Duration, rate float64) Sample {
 		Requests:    done,
 		Errors:      failed,
 		Queued:      s.client.sum,
+		Utilisation: cpu,
 	}
 	// Noise must not reorder the quantiles.
 	out.LatencyP90 = math.Max(out.LatencyP90, out.LatencyP50)

@@ -3,6 +3,7 @@ package tick
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/loadshaper/loadshaper/lang"
@@ -53,6 +54,11 @@ func links(plan *lang.Plan, phase *lang.Phase, minDeadline time.Duration) ([]sha
 		}
 		cfg.Params = params
 		strategy := blk.Strategy
+		if blk.Strategy == "learned" {
+			if cfg.Policy, err = policyFile(plan, params); err != nil {
+				return nil, fmt.Errorf("shaper %q: %w", blk.Name, err)
+			}
+		}
 		if blk.Script != "" {
 			src, err := os.ReadFile(blk.Script)
 			if err != nil {
@@ -67,6 +73,27 @@ func links(plan *lang.Plan, phase *lang.Phase, minDeadline time.Duration) ([]sha
 		links = append(links, shapers.Link{Name: blk.Name, Strategy: strategy, Shaper: sh, Envelope: cfg.Envelope})
 	}
 	return links, nil
+}
+
+// policyFile reads the policy a learned shaper's `policy` parameter names,
+// relative to the plan's directory; nil without one.
+func policyFile(plan *lang.Plan, params map[string]any) (*shapers.Policy, error) {
+	name, _ := params["policy"].(string)
+	if name == "" {
+		return nil, nil
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(plan.Dir, name)
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := shapers.ParsePolicy(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &p, nil
 }
 
 // ctyParams turns a block's parameters into the plain Go values
