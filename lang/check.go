@@ -30,8 +30,8 @@ func (l *loader) checkPlan(files []*hcl.File) {
 	if len(l.plan.Phases) == 0 {
 		l.errorf(top, "No phase", "The plan declares no phase block: it would send no load. Add phase \"<name>\" { duration = \"1m\"; rate = 100 }.")
 	}
-	if len(l.plan.Requests) == 0 && len(l.plan.Phases) > 0 {
-		l.errorf(top, "No request", "The plan declares no request block: phases need at least one kind of request to send. Add request \"<name>\" { path = \"/\" }.")
+	if len(l.plan.Requests) == 0 && len(l.plan.Flows) == 0 && len(l.plan.Phases) > 0 {
+		l.errorf(top, "No request", "The plan declares no request or flow block: phases need at least one kind of request to send. Add request \"<name>\" { path = \"/\" }.")
 	}
 	targetNames := make([]string, len(l.plan.Targets))
 	for i, t := range l.plan.Targets {
@@ -49,6 +49,21 @@ func (l *loader) checkPlan(files []*hcl.File) {
 			l.errorf(r.DeclRange.Ptr(), "Missing target", "The plan has several targets (%s); say which one request %q goes to with target = target.<name>.", strings.Join(targetNames, ", "), r.Name)
 		}
 	}
+	for i, f := range l.plan.Flows {
+		if f.Target == "" && l.flowTargets[i] == nil {
+			switch len(l.plan.Targets) {
+			case 0:
+			case 1:
+				f.Target = l.plan.Targets[0].Name
+			default:
+				l.errorf(f.DeclRange.Ptr(), "Missing target", "The plan has several targets (%s); say which one flow %q goes to with target = target.<name>.", strings.Join(targetNames, ", "), f.Name)
+			}
+		}
+		for _, r := range AllRequests(f.Steps) {
+			r.Target = f.Target
+		}
+	}
+	l.checkCheckMetrics()
 	for i, p := range l.plan.Predictors {
 		if p.Target == "" && l.predictorTargets[i] == nil && len(l.plan.Targets) > 1 {
 			l.errorf(p.DeclRange.Ptr(), "Missing target", "The plan has several targets (%s); say which one predictor %q watches with target = target.<name>.", strings.Join(targetNames, ", "), p.Name)

@@ -90,16 +90,17 @@ const (
 var errAborted = errors.New("aborted by a threshold")
 
 type engine struct {
-	plan     *lang.Plan
-	opts     Options
-	tick     time.Duration
-	seed     uint64
-	reqs     []*compiledRequest
-	reqNames []string
-	gens     []*Generator
-	rec      *recorder
-	seq      atomic.Uint64
-	hardMax  float64
+	plan      *lang.Plan
+	opts      Options
+	tick      time.Duration
+	seed      uint64
+	reqs      []*compiledRequest
+	reqNames  []string
+	flowNames []string // the plan's flows, by compiledFlow.idx (flow.go)
+	gens      []*Generator
+	rec       *recorder
+	seq       atomic.Uint64
+	hardMax   float64
 
 	runStart time.Time
 	ticks    int
@@ -127,7 +128,7 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 	if len(plan.Phases) == 0 {
 		return nil, errors.New("the plan has no phase")
 	}
-	if len(plan.Requests) == 0 {
+	if len(plan.Requests) == 0 && len(plan.Flows) == 0 {
 		return nil, errors.New("the plan has no request")
 	}
 	e := &engine{plan: plan, opts: opts, tick: plan.Settings.Tick, hardMax: plan.Settings.MaxRate,
@@ -169,6 +170,9 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 		e.reqNames = append(e.reqNames, r.Name)
 		byTarget[t.Name] = append(byTarget[t.Name], cr)
 	}
+	if err := e.compileFlows(targets, byTarget); err != nil {
+		return nil, err
+	}
 	maxUsers := 0
 	for _, ph := range plan.Phases {
 		if ph.Concurrency <= 0 && ph.Rate == nil {
@@ -194,6 +198,7 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 		return nil, err
 	}
 	e.rec = newRecorder(len(e.reqs))
+	e.rec.setMeta(e.meta())
 	for _, t := range plan.Targets {
 		rs := byTarget[t.Name]
 		if len(rs) == 0 {
@@ -320,8 +325,8 @@ func (e *engine) instruction(ph *lang.Phase, at, runAt time.Duration) (shapers.I
 			in.Chaos = append(in.Chaos, shapers.ChaosAction{Kind: c.Kind, Fraction: fr, Headers: c.Headers, Until: ph.Start + chaosEnd(ph, c)})
 		}
 	}
-	for _, r := range e.plan.Requests {
-		if len(ph.Requests) > 0 && !contains(ph.Requests, r.Name) {
+	for _, r := range e.plan.Mix() {
+		if !ph.Uses(r.Name, r.Flow) {
 			continue
 		}
 		w := r.Weight
