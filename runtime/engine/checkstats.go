@@ -1,12 +1,21 @@
 package engine
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // runMeta names the run's checks and flows, for the figures of an
 // aggregate. Aggregates pick it up as they merge the recorder's shards.
 type runMeta struct {
 	checks []checkMeta
-	flows  []string
+	flows  []flowMeta
+}
+
+type flowMeta struct {
+	name  string
+	idx   int                // compiledFlow.idx
+	steps []*compiledRequest // its requests in order (a loop's once)
 }
 
 type checkMeta struct {
@@ -17,7 +26,15 @@ type checkMeta struct {
 // meta lists the checks of the run's requests in order, giving each
 // request's checks their place in the list.
 func (e *engine) meta() *runMeta {
-	m := &runMeta{flows: e.flowNames}
+	m := &runMeta{}
+	for _, g := range e.gens {
+		for _, r := range g.reqs {
+			if r.flow != nil {
+				m.flows = append(m.flows, flowMeta{name: r.flow.name, idx: r.flow.idx, steps: r.flow.reqs})
+			}
+		}
+	}
+	sort.Slice(m.flows, func(i, j int) bool { return m.flows[i].name < m.flows[j].name })
 	for _, r := range e.reqs {
 		if r.resp == nil {
 			continue
@@ -135,6 +152,15 @@ type FlowStat struct {
 	Interrupted   int64   `json:"interrupted"`    // the phase ended before their last step
 	DataExhausted int64   `json:"data_exhausted"` // data = "unique" had no row left: not started
 	StartRate     float64 `json:"start_rate"`     // instances started per second
+	// Steps are its requests in the order of the flow, each with its
+	// latency (from the step's intended start).
+	Steps []StepStat `json:"steps"`
+}
+
+// StepStat is one request of a flow.
+type StepStat struct {
+	Name string `json:"name"`
+	ReqStat
 }
 
 func passRate(passed, failed int64) float64 {
@@ -145,7 +171,8 @@ func passRate(passed, failed int64) float64 {
 }
 
 // fill adds the checks and flows to a span's figures.
-func (j *journeys) fill(s *Stats, d time.Duration) {
+func (a *agg) fillJourneys(s *Stats, d time.Duration) {
+	j := &a.journeys
 	m := j.meta
 	if m == nil {
 		return
@@ -167,9 +194,9 @@ func (j *journeys) fill(s *Stats, d time.Duration) {
 	}
 	if len(m.flows) > 0 {
 		s.Flows = make(map[string]FlowStat, len(m.flows))
-		for i, name := range m.flows {
+		for _, fm := range m.flows {
 			var c [numFlowCounts]int64
-			if i < len(j.flows) {
+			if i := fm.idx; i < len(j.flows) {
 				c = j.flows[i]
 			}
 			fs := FlowStat{Started: c[flowStarted], Completed: c[flowCompleted], Aborted: c[flowAborted],
@@ -177,7 +204,11 @@ func (j *journeys) fill(s *Stats, d time.Duration) {
 			if d > 0 {
 				fs.StartRate = float64(fs.Started) / d.Seconds()
 			}
-			s.Flows[name] = fs
+			for _, r := range fm.steps {
+				fs.Steps = append(fs.Steps, StepStat{Name: r.name[len(fm.name)+1:],
+					ReqStat: ReqStat{Requests: a.reqCount[r.idx], Errors: a.reqErr[r.idx], Latency: percentiles(a.byReq[r.idx])}})
+			}
+			s.Flows[fm.name] = fs
 		}
 	}
 }

@@ -90,17 +90,16 @@ const (
 var errAborted = errors.New("aborted by a threshold")
 
 type engine struct {
-	plan      *lang.Plan
-	opts      Options
-	tick      time.Duration
-	seed      uint64
-	reqs      []*compiledRequest
-	reqNames  []string
-	flowNames []string // the plan's flows, by compiledFlow.idx (flow.go)
-	gens      []*Generator
-	rec       *recorder
-	seq       atomic.Uint64
-	hardMax   float64
+	plan     *lang.Plan
+	opts     Options
+	tick     time.Duration
+	seed     uint64
+	reqs     []*compiledRequest
+	reqNames []string
+	gens     []*Generator
+	rec      *recorder
+	seq      atomic.Uint64
+	hardMax  float64
 
 	runStart time.Time
 	ticks    int
@@ -198,7 +197,6 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 		return nil, err
 	}
 	e.rec = newRecorder(len(e.reqs))
-	e.rec.setMeta(e.meta())
 	for _, t := range plan.Targets {
 		rs := byTarget[t.Name]
 		if len(rs) == 0 {
@@ -214,6 +212,7 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 		}
 		e.gens = append(e.gens, g)
 	}
+	e.rec.setMeta(e.meta())
 	for _, th := range plan.Thresholds {
 		e.ths = append(e.ths, newThState(th, e.tick))
 	}

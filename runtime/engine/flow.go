@@ -109,7 +109,6 @@ func (e *engine) compileFlows(targets map[string]*lang.Target, byTarget map[stri
 			cls = stdlib.PriorityIndex("normal")
 		}
 		byTarget[t.Name] = append(byTarget[t.Name], &compiledRequest{idx: -1, name: f.Name, class: cls, flow: cf})
-		e.flowNames = append(e.flowNames, f.Name)
 	}
 	return nil
 }

@@ -343,7 +343,7 @@ func (a *agg) stats(d time.Duration, reqNames []string) Stats {
 			s.ByRequest[n] = ReqStat{Requests: a.reqCount[i], Errors: a.reqErr[i], Latency: percentiles(a.byReq[i])}
 		}
 	}
-	a.journeys.fill(&s, d)
+	a.fillJourneys(&s, d)
 	return s
 }
 
