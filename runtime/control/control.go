@@ -119,7 +119,7 @@ func New(plan *lang.Plan, o Options) (*Loop, error) {
 		return nil, err
 	}
 	l.links = links
-	for _, r := range plan.Requests {
+	for _, r := range plan.Mix() {
 		l.classes = append(l.classes, shapers.RequestClass{Name: r.Name, Priority: r.Priority, Weight: r.Weight})
 	}
 	if len(plan.Envelopes) > 0 {
@@ -281,16 +281,21 @@ func figures(ts *engine.TickStats) metrics.ClientFigures {
 		Throughput: ts.Throughput, ErrorRate: ts.ErrorRate, InFlight: float64(ts.InFlight),
 		P50: ms(ts.Latency.P50), P90: ms(ts.Latency.P90), P95: ms(ts.Latency.P95), P99: ms(ts.Latency.P99),
 		P999: ms(ts.Latency.P999), Max: ms(ts.Latency.Max), Requests: int(ts.Requests),
+		CheckFailureRate: ts.CheckFailureRate(), HasChecks: ts.Checks != nil,
 	}
 }
 
 func targetFigures(ts engine.TargetStats) metrics.ClientFigures {
 	ms := func(v float64) float64 { return v / 1000 }
-	return metrics.ClientFigures{
+	f := metrics.ClientFigures{
 		Throughput: ts.Throughput, ErrorRate: ts.ErrorRate, InFlight: float64(ts.InFlight),
 		P50: ms(ts.Latency.P50), P90: ms(ts.Latency.P90), P95: ms(ts.Latency.P95), P99: ms(ts.Latency.P99),
 		P999: ms(ts.Latency.P999), Max: ms(ts.Latency.Max), Requests: int(ts.Requests),
 	}
+	if ts.CheckFailureRate != nil {
+		f.CheckFailureRate, f.HasChecks = *ts.CheckFailureRate, true
+	}
+	return f
 }
 
 func chaosPlans(ph *lang.Phase) []shapers.ChaosPlan {

@@ -183,11 +183,12 @@ func plannedRate(plan *lang.Plan, ph *lang.Phase, at, elapsed time.Duration) flo
 
 // requestMix is the weight of each request by name.
 func requestMix(plan *lang.Plan) map[string]float64 {
-	if len(plan.Requests) == 0 {
+	mix := plan.Mix()
+	if len(mix) == 0 {
 		return nil
 	}
-	m := make(map[string]float64, len(plan.Requests))
-	for _, r := range plan.Requests {
+	m := make(map[string]float64, len(mix))
+	for _, r := range mix {
 		m[r.Name] = r.Weight
 	}
 	return m
@@ -196,7 +197,7 @@ func requestMix(plan *lang.Plan) map[string]float64 {
 // requestClasses are the plan's requests as the shapers see them.
 func requestClasses(plan *lang.Plan) []shapers.RequestClass {
 	var out []shapers.RequestClass
-	for _, r := range plan.Requests {
+	for _, r := range plan.Mix() {
 		out = append(out, shapers.RequestClass{Name: r.Name, Priority: r.Priority, Weight: r.Weight})
 	}
 	return out

@@ -224,3 +224,12 @@ func (j *journeys) requestChecks(r *compiledRequest) (passed, failed int64) {
 	}
 	return passed, failed
 }
+
+// CheckFailureRate is the fraction of the checks that failed (0 with none):
+// the check_failure_rate metric the shapers see.
+func (s *Stats) CheckFailureRate() float64 {
+	if s.Checks == nil {
+		return 0
+	}
+	return 1 - s.Checks.Rate
+}

@@ -16,9 +16,9 @@ type TargetStats struct {
 	ErrorRate  float64     `json:"error_rate"`
 	Latency    Percentiles `json:"latency"` // from the intended start time
 	InFlight   int64       `json:"in_flight"`
-	// CheckFailureRate is the fraction of its requests' checks that failed
-	// (0 with none).
-	CheckFailureRate float64 `json:"check_failure_rate"`
+	// CheckFailureRate is the fraction of its requests' checks that failed;
+	// nil when the plan has no checks.
+	CheckFailureRate *float64 `json:"check_failure_rate,omitempty"`
 }
 
 // targetStats splits a tick's aggregate by generator (one per target).
@@ -40,7 +40,10 @@ func (e *engine) targetStats(t *agg, span time.Duration) map[string]TargetStats 
 			p, f := t.requestChecks(r)
 			passed, failed = passed+p, failed+f
 		})
-		ts.CheckFailureRate = 1 - passRate(passed, failed)
+		if t.meta != nil && len(t.meta.checks) > 0 {
+			v := 1 - passRate(passed, failed)
+			ts.CheckFailureRate = &v
+		}
 		if span > 0 {
 			ts.Throughput = float64(ts.Requests) / span.Seconds()
 		}
