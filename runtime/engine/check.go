@@ -80,6 +80,9 @@ type responseSpec struct {
 	extracts []compiledExtract
 	base     int  // index of its first check in the run's check list
 	needBody bool // a check or extract reads the body
+	// status is the bit of its first status check (0 = none): a status
+	// the plan expects, 401 say, is then no bad_status error.
+	status uint64
 }
 
 // headerName is a header's name as written, canonical and lower case:
@@ -121,6 +124,9 @@ func (cr *compiledRequest) compileResponse(r *lang.Request) error {
 			return fmt.Errorf("request %q: check %q: %w", r.Name, c.Name, err)
 		}
 		rs.needBody = rs.needBody || cc.kind == ckJSON || cc.kind == ckBody
+		if cc.kind == ckStatus && rs.status == 0 {
+			rs.status = 1 << uint(len(rs.checks))
+		}
 		rs.checks = append(rs.checks, cc)
 	}
 	for _, x := range r.Extracts {

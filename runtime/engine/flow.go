@@ -368,6 +368,9 @@ func (w *worker) afterResponse(r *compiledRequest, ic *iterCtx, res *result, err
 		return
 	}
 	res.chkFail = rs.evalResponse(w.resp, res.service, ic.vars)
+	if rs.status != 0 && res.chkFail&rs.status == 0 && res.errClass == ErrBadStatus {
+		res.errClass = -1 // the status its check expects
+	}
 }
 
 // eachRequest calls fn for every request the generator sends: those of its
