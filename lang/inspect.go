@@ -85,9 +85,9 @@ type InspectRequest struct {
 	Query    map[string]string `json:"query,omitempty"`
 	Headers  map[string]string `json:"headers,omitempty"`
 	Body     string            `json:"body,omitempty"`
-	Weight   float64           `json:"weight"`
-	Share    float64           `json:"share"` // weight / sum of weights
-	Priority string            `json:"priority"`
+	Weight   float64           `json:"weight,omitempty"` // omitted for a flow's steps
+	Share    float64           `json:"share,omitempty"`  // weight / sum of weights
+	Priority string            `json:"priority,omitempty"`
 	DataFile string            `json:"data_file,omitempty"`
 	Checks   []InspectCheck    `json:"checks,omitempty"`
 	Extracts []InspectExtract  `json:"extracts,omitempty"`
