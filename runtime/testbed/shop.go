@@ -96,9 +96,9 @@ func shopItems(w http.ResponseWriter, r *http.Request, _ []byte, _ string) int {
 		page = 1
 	}
 	out := struct {
-		Page  int        `json:"page"`
+		Page  int    `json:"page"`
 		Items []item `json:"items"`
-		Next  *int       `json:"next"`
+		Next  *int   `json:"next"`
 	}{Page: page, Items: []item{}}
 	if page <= shopPages {
 		for i := 1; i <= shopPerPage; i++ {
