@@ -351,12 +351,13 @@ func (x *compiledExtract) extract(resp *fasthttp.Response, body []byte, vars [][
 			dst, found = append(dst, v...), true
 		}
 	case exCookie:
-		resp.Header.VisitAllCookie(func(key, value []byte) {
-			if !found && bytes.Equal(key, x.cookie) {
+		for key, value := range resp.Header.Cookies() {
+			if bytes.Equal(key, x.cookie) {
 				v, _ := cookieValue(value)
 				dst, found = append(dst, v...), true
+				break
 			}
-		})
+		}
 	case exRegexp:
 		if m := x.re.FindSubmatchIndex(body); m != nil {
 			lo, hi := m[0], m[1]

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"bufio"
+	"context"
 	"fmt"
-	"strings"
+	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,5 +244,70 @@ func BenchmarkEvalResponse(b *testing.B) {
 		if r.resp.evalResponse(resp, time.Millisecond, fi.vars) != 0 {
 			b.Fatal("a check failed")
 		}
+	}
+}
+
+func TestCookieJar(t *testing.T) {
+	fi := &flowInst{}
+	jar := func() string {
+		var parts []string
+		for _, c := range fi.jar {
+			parts = append(parts, string(c.name)+"="+string(c.value))
+		}
+		sort.Strings(parts)
+		return strings.Join(parts, " ")
+	}
+	fi.keep([]byte("a"), []byte("a=1; Path=/"))
+	fi.keep([]byte("b"), []byte("b=2"))
+	fi.keep([]byte("a"), []byte("a=3"))
+	if got := jar(); got != "a=3 b=2" {
+		t.Fatalf("jar %q", got)
+	}
+	fi.keep([]byte("a"), []byte("a=; Max-Age=0"))
+	fi.keep([]byte("c"), []byte("c=4")) // reuses the deleted cookie's buffers
+	if got := jar(); got != "b=2 c=4" {
+		t.Fatalf("jar %q", got)
+	}
+	fi.jar = fi.jar[:0] // a new instance
+	fi.keep([]byte("d"), []byte("d=5"))
+	fi.keep([]byte("e"), []byte("e=6"))
+	if got := jar(); got != "d=5 e=6" {
+		t.Fatalf("jar %q", got)
+	}
+}
+
+// A whole flow instance run inline (closed model) allocates nothing once
+// its worker has run one: variables, cookie jar and buffers are reused.
+func TestInlineFlowDoesNotAllocate(t *testing.T) {
+	body := `{"token":"abc"}`
+	url := cannedResponse(t, []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: session=s1; Path=/\r\n"+
+		"Content-Length: %d\r\n\r\n%s", len(body), body)))
+	login := &lang.Request{Name: "login", Path: "/login", Flow: "f", Target: "t",
+		Checks:   []*lang.Check{{Name: "ok", Subject: "status", Status: []int{200}}},
+		Extracts: []*lang.Extract{{Name: "token", From: "json", Expr: "$.token"}}}
+	next := &lang.Request{Name: "next", Path: "/items", Flow: "f", Target: "t", Headers: map[string]string{"X-Token": "{{vars.token}}"}}
+	p := onePhase(url, 1, &lang.Phase{Duration: time.Second, Concurrency: 1})
+	p.Requests = nil
+	p.Flows = []*lang.Flow{{Name: "f", Target: "t", Weight: 1, Priority: "normal", Vars: []string{"token"},
+		Steps: []*lang.Step{{Kind: "request", Request: login}, {Kind: "loop", Count: 2, Steps: []*lang.Step{{Kind: "request", Request: next}}}}}}
+	e, err := newEngine(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := e.gens[0]
+	g.flowScope(context.Background(), time.Hour, false)
+	w := g.newWorker(0, time.Now())
+	defer w.release()
+	w.iterate(0)
+	allocs := testing.AllocsPerRun(100, func() { w.iterate(time.Since(w.start)) })
+	if allocs > 0 {
+		t.Fatalf("one flow instance allocates %v times", allocs)
+	}
+	a := e.rec.shards[0].a
+	if c := a.flows[0]; c[flowStarted] != 102 || c[flowCompleted] != 102 || a.requests != 3*102 || a.errors != 0 {
+		t.Fatalf("flows %v, requests %d, errors %d", c, a.requests, a.errors)
+	}
+	if string(w.fl.vars[0]) != "abc" || len(w.fl.jar) != 1 || string(w.fl.jar[0].value) != "s1" {
+		t.Fatalf("vars %q jar %v", w.fl.vars, w.fl.jar)
 	}
 }

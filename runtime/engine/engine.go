@@ -337,15 +337,6 @@ func (e *engine) instruction(ph *lang.Phase, at, runAt time.Duration) (shapers.I
 	return in, planned, g
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 // limit is the hard rate limit of a phase (0 = none).
 func (e *engine) limit(ph *lang.Phase) float64 {
 	l := e.hardMax

@@ -331,22 +331,38 @@ func (fi *flowInst) addCookies(req *fasthttp.Request) {
 
 // keepCookies stores the response's Set-Cookie headers in the jar.
 func (fi *flowInst) keepCookies(resp *fasthttp.Response) {
-	resp.Header.VisitAllCookie(func(key, value []byte) {
-		v, expired := cookieValue(value)
-		for i := range fi.jar {
-			if string(fi.jar[i].name) == string(key) {
-				if expired {
-					fi.jar = append(fi.jar[:i], fi.jar[i+1:]...)
-				} else {
-					fi.jar[i].value = append(fi.jar[i].value[:0], v...)
-				}
-				return
+	for key, value := range resp.Header.Cookies() {
+		fi.keep(key, value)
+	}
+}
+
+// keep stores one Set-Cookie in the jar. The jar's buffers are reused
+// from instance to instance: a deleted cookie is swapped past the end, not
+// copied over, so no two entries share a buffer.
+func (fi *flowInst) keep(key, setCookie []byte) {
+	v, expired := cookieValue(setCookie)
+	for i := range fi.jar {
+		if string(fi.jar[i].name) == string(key) {
+			if last := len(fi.jar) - 1; expired {
+				fi.jar[i], fi.jar[last] = fi.jar[last], fi.jar[i]
+				fi.jar = fi.jar[:last]
+			} else {
+				fi.jar[i].value = append(fi.jar[i].value[:0], v...)
 			}
+			return
 		}
-		if !expired {
-			fi.jar = append(fi.jar, cookie{name: append([]byte(nil), key...), value: append([]byte(nil), v...)})
-		}
-	})
+	}
+	if expired {
+		return
+	}
+	if n := len(fi.jar); n < cap(fi.jar) {
+		fi.jar = fi.jar[:n+1]
+	} else {
+		fi.jar = append(fi.jar, cookie{})
+	}
+	c := &fi.jar[len(fi.jar)-1]
+	c.name = append(c.name[:0], key...)
+	c.value = append(c.value[:0], v...)
 }
 
 // afterResponse is what a request with checks, extracts or a flow does
