@@ -37,28 +37,24 @@ func (l *loader) checkPlan(files []*hcl.File) {
 	for i, t := range l.plan.Targets {
 		targetNames[i] = t.Name
 	}
-	for i, r := range l.plan.Requests {
-		if r.Target != "" || l.requestTargets[i] != nil {
-			continue
+	// A request or flow without a target goes to the only one.
+	defaultTarget := func(target *string, set *hcl.Attribute, what, name string, decl hcl.Range) {
+		if *target != "" || set != nil {
+			return
 		}
 		switch len(l.plan.Targets) {
 		case 0:
 		case 1:
-			r.Target = l.plan.Targets[0].Name
+			*target = l.plan.Targets[0].Name
 		default:
-			l.errorf(r.DeclRange.Ptr(), "Missing target", "The plan has several targets (%s); say which one request %q goes to with target = target.<name>.", strings.Join(targetNames, ", "), r.Name)
+			l.errorf(decl.Ptr(), "Missing target", "The plan has several targets (%s); say which one %s %q goes to with target = target.<name>.", strings.Join(targetNames, ", "), what, name)
 		}
 	}
+	for i, r := range l.plan.Requests {
+		defaultTarget(&r.Target, l.requestTargets[i], "request", r.Name, r.DeclRange)
+	}
 	for i, f := range l.plan.Flows {
-		if f.Target == "" && l.flowTargets[i] == nil {
-			switch len(l.plan.Targets) {
-			case 0:
-			case 1:
-				f.Target = l.plan.Targets[0].Name
-			default:
-				l.errorf(f.DeclRange.Ptr(), "Missing target", "The plan has several targets (%s); say which one flow %q goes to with target = target.<name>.", strings.Join(targetNames, ", "), f.Name)
-			}
-		}
+		defaultTarget(&f.Target, l.flowTargets[i], "flow", f.Name, f.DeclRange)
 		for _, r := range AllRequests(f.Steps) {
 			r.Target = f.Target
 		}

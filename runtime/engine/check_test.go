@@ -279,21 +279,7 @@ func TestCookieJar(t *testing.T) {
 // A whole flow instance run inline (closed model) allocates nothing once
 // its worker has run one: variables, cookie jar and buffers are reused.
 func TestInlineFlowDoesNotAllocate(t *testing.T) {
-	body := `{"token":"abc"}`
-	url := cannedResponse(t, []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: session=s1; Path=/\r\n"+
-		"Content-Length: %d\r\n\r\n%s", len(body), body)))
-	login := &lang.Request{Name: "login", Path: "/login", Flow: "f", Target: "t",
-		Checks:   []*lang.Check{{Name: "ok", Subject: "status", Status: []int{200}}},
-		Extracts: []*lang.Extract{{Name: "token", From: "json", Expr: "$.token"}}}
-	next := &lang.Request{Name: "next", Path: "/items", Flow: "f", Target: "t", Headers: map[string]string{"X-Token": "{{vars.token}}"}}
-	p := onePhase(url, 1, &lang.Phase{Duration: time.Second, Concurrency: 1})
-	p.Requests = nil
-	p.Flows = []*lang.Flow{{Name: "f", Target: "t", Weight: 1, Priority: "normal", Vars: []string{"token"},
-		Steps: []*lang.Step{{Kind: "request", Request: login}, {Kind: "loop", Count: 2, Steps: []*lang.Step{{Kind: "request", Request: next}}}}}}
-	e, err := newEngine(p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := loginFlow(t, cannedLogin(t), 1)
 	g := e.gens[0]
 	g.flowScope(context.Background(), time.Hour, false)
 	w := g.newWorker(0, time.Now())
@@ -310,4 +296,60 @@ func TestInlineFlowDoesNotAllocate(t *testing.T) {
 	if string(w.fl.vars[0]) != "abc" || len(w.fl.jar) != 1 || string(w.fl.jar[0].value) != "s1" {
 		t.Fatalf("vars %q jar %v", w.fl.vars, w.fl.jar)
 	}
+}
+
+// BenchmarkFlowInstance is one instance of a three-request flow (a login
+// with a check and an extract, then two requests using the variable and
+// the session cookie): run inline by its sender (closed model) and started
+// on a goroutine of its own (open model). Per instance, not per request.
+func BenchmarkFlowInstance(b *testing.B) {
+	url := cannedLogin(b)
+	for _, async := range []bool{false, true} {
+		name := "inline"
+		if async {
+			name = "async"
+		}
+		b.Run(name, func(b *testing.B) {
+			g := loginFlow(b, url, 4).gens[0]
+			wait := g.flowScope(context.Background(), time.Hour, async)
+			w := g.newWorker(0, time.Now())
+			defer w.release()
+			w.iterate(0)
+			wait()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				w.iterate(time.Since(w.start))
+				if async && i%4 == 3 {
+					wait() // at most 4 instances at once: the 4 connections
+				}
+			}
+			wait()
+		})
+	}
+}
+
+// cannedLogin answers every request with a token and a session cookie.
+func cannedLogin(t testing.TB) string {
+	body := `{"token":"abc"}`
+	return cannedResponse(t, []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: session=s1; Path=/\r\n"+
+		"Content-Length: %d\r\n\r\n%s", len(body), body)))
+}
+
+// loginFlow is an engine with one flow: a login with a check and an
+// extract, then two requests (a loop) that send the token and the cookie.
+func loginFlow(t testing.TB, url string, conns int) *engine {
+	login := &lang.Request{Name: "login", Path: "/login", Flow: "f", Target: "t",
+		Checks:   []*lang.Check{{Name: "ok", Subject: "status", Status: []int{200}}},
+		Extracts: []*lang.Extract{{Name: "token", From: "json", Expr: "$.token"}}}
+	next := &lang.Request{Name: "next", Path: "/items", Flow: "f", Target: "t", Headers: map[string]string{"X-Token": "{{vars.token}}"}}
+	p := onePhase(url, conns, &lang.Phase{Duration: time.Second, Concurrency: 1})
+	p.Requests = nil
+	p.Flows = []*lang.Flow{{Name: "f", Target: "t", Weight: 1, Priority: "normal", Vars: []string{"token"},
+		Steps: []*lang.Step{{Kind: "request", Request: login}, {Kind: "loop", Count: 2, Steps: []*lang.Step{{Kind: "request", Request: next}}}}}}
+	e, err := newEngine(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

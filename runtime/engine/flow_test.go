@@ -67,10 +67,7 @@ func TestFlowJourneyExample(t *testing.T) {
 	}
 	// Every completed journey checked out with the token and session cookie
 	// of its login, and paged through all three pages.
-	steps := map[string]int64{}
-	for _, st := range f.Steps {
-		steps[st.Name] = st.Requests
-	}
+	steps := stepCounts(f)
 	if o.Status["201"] != steps["checkout"] || steps["checkout"] < f.Completed || steps["next_page"] < 2*f.Completed {
 		t.Fatalf("status %v, steps %v, flows %+v", o.Status, steps, f)
 	}
@@ -102,10 +99,7 @@ threshold "checks" { min = 0.99 }
 			s := mustRun(t, p, Options{})
 			o := s.Overall
 			f := o.Flows["shopper"]
-			byName := map[string]int64{}
-			for _, st := range f.Steps {
-				byName[st.Name] = st.Requests
-			}
+			byName := stepCounts(f)
 			if f.Started == 0 || o.Checks.Passed != 0 || o.Status["401"] != o.Requests {
 				t.Fatalf("flows %+v checks %+v status %v", f, o.Checks, o.Status)
 			}
@@ -173,10 +167,7 @@ phase "p" {
 	s := mustRun(t, p, Options{})
 	o := s.Overall
 	f := o.Flows["pager"]
-	n := map[string]int64{}
-	for _, st := range f.Steps {
-		n[st.Name] = st.Requests
-	}
+	n := stepCounts(f)
 	if f.Completed == 0 || f.Aborted != 0 || o.Checks.Failed != 0 {
 		t.Fatalf("flows %+v checks %+v", f, o.Checks)
 	}
@@ -218,4 +209,13 @@ phase "p" {
 	if browse.Started != 0 || o.Classes["low"].Shed == 0 {
 		t.Fatalf("shed low flow: %+v, classes %+v", browse, o.Classes)
 	}
+}
+
+// stepCounts is how many requests each step of a flow sent.
+func stepCounts(f FlowStat) map[string]int64 {
+	n := map[string]int64{}
+	for _, st := range f.Steps {
+		n[st.Name] = st.Requests
+	}
+	return n
 }
