@@ -319,7 +319,7 @@ func (fi *flowInst) steps(steps []flowStep, due *time.Duration) int {
 // arrivals get.
 func (fi *flowInst) stopped() bool {
 	fr := &fi.w.g.flows
-	return (fr.ctx != nil && fr.ctx.Err() != nil) || time.Since(fi.w.start) > fr.end+dropGrace
+	return (fr.ctx != nil && fr.ctx.Err() != nil) || time.Since(fi.w.start) >= fr.end+dropGrace
 }
 
 // addCookies sends the jar's cookies with req.
