@@ -3,6 +3,7 @@ package engine
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,21 @@ func TestFlowJourneyExample(t *testing.T) {
 	}
 	if len(s.Thresholds) == 0 || !s.Passed() {
 		t.Fatalf("thresholds %+v", s.Thresholds)
+	}
+	var text, html strings.Builder
+	s.WriteText(&text)
+	if err := s.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"✓ shopper/checkout: order confirmed", "flow shopper:", "step next_page"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, text.String())
+		}
+	}
+	for _, want := range []string{"<h2>Checks (overall)</h2>", "✓ order confirmed", "<h2>Flow shopper</h2>", "<td class=\"l\">next_page</td>"} {
+		if !strings.Contains(html.String(), want) {
+			t.Errorf("HTML report lacks %q", want)
+		}
 	}
 }
 
