@@ -30,25 +30,36 @@ func (l *loader) checkPlan(files []*hcl.File) {
 	if len(l.plan.Phases) == 0 {
 		l.errorf(top, "No phase", "The plan declares no phase block: it would send no load. Add phase \"<name>\" { duration = \"1m\"; rate = 100 }.")
 	}
-	if len(l.plan.Requests) == 0 && len(l.plan.Phases) > 0 {
-		l.errorf(top, "No request", "The plan declares no request block: phases need at least one kind of request to send. Add request \"<name>\" { path = \"/\" }.")
+	if len(l.plan.Requests) == 0 && len(l.plan.Flows) == 0 && len(l.plan.Phases) > 0 {
+		l.errorf(top, "No request", "The plan declares no request or flow block: phases need at least one kind of request to send. Add request \"<name>\" { path = \"/\" }.")
 	}
 	targetNames := make([]string, len(l.plan.Targets))
 	for i, t := range l.plan.Targets {
 		targetNames[i] = t.Name
 	}
-	for i, r := range l.plan.Requests {
-		if r.Target != "" || l.requestTargets[i] != nil {
-			continue
+	// A request or flow without a target goes to the only one.
+	defaultTarget := func(target *string, set *hcl.Attribute, what, name string, decl hcl.Range) {
+		if *target != "" || set != nil {
+			return
 		}
 		switch len(l.plan.Targets) {
 		case 0:
 		case 1:
-			r.Target = l.plan.Targets[0].Name
+			*target = l.plan.Targets[0].Name
 		default:
-			l.errorf(r.DeclRange.Ptr(), "Missing target", "The plan has several targets (%s); say which one request %q goes to with target = target.<name>.", strings.Join(targetNames, ", "), r.Name)
+			l.errorf(decl.Ptr(), "Missing target", "The plan has several targets (%s); say which one %s %q goes to with target = target.<name>.", strings.Join(targetNames, ", "), what, name)
 		}
 	}
+	for i, r := range l.plan.Requests {
+		defaultTarget(&r.Target, l.requestTargets[i], "request", r.Name, r.DeclRange)
+	}
+	for i, f := range l.plan.Flows {
+		defaultTarget(&f.Target, l.flowTargets[i], "flow", f.Name, f.DeclRange)
+		for _, r := range AllRequests(f.Steps) {
+			r.Target = f.Target
+		}
+	}
+	l.checkCheckMetrics()
 	for i, p := range l.plan.Predictors {
 		if p.Target == "" && l.predictorTargets[i] == nil && len(l.plan.Targets) > 1 {
 			l.errorf(p.DeclRange.Ptr(), "Missing target", "The plan has several targets (%s); say which one predictor %q watches with target = target.<name>.", strings.Join(targetNames, ", "), p.Name)

@@ -22,6 +22,7 @@ func FuzzLint(f *testing.F) {
 	f.Add("locals {\n a = local.b\n b = local.a\n}\n")
 	f.Add("variable \"x\" {\n type = number\n validation {\n condition = var.x > 0\n error_message = \"no\"\n }\n}\n")
 	f.Add("target \"t\" {\n url = \"http://127.0.0.1\"\n metrics \"prometheus\" {\n endpoint = \"http://127.0.0.1:9090\"\n cpu = \"up\"\n }\n}\n")
+	f.Add("target \"t\" { url = \"http://127.0.0.1\" }\nflow \"f\" {\n request \"a\" {\n path = \"/{{vars.x}}\"\n check \"c\" { json = \"$.a[0]\" min = 1 }\n extract \"x\" { regexp = \"(a)\" }\n }\n loop {\n while = \"vars.x\"\n think { duration = \"1s\" }\n }\n}\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		done := make(chan struct{})
 		go func() {

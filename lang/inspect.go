@@ -26,6 +26,7 @@ type Inspection struct {
 	Targets       []InspectTarget            `json:"targets"`
 	Envelopes     []InspectEnvelope          `json:"envelopes"`
 	Requests      []InspectRequest           `json:"requests"`
+	Flows         []InspectFlow              `json:"flows,omitempty"`
 	Predictors    []InspectPredictor         `json:"predictors"`
 	Shapers       []InspectShaper            `json:"shapers"`
 	Phases        []InspectPhase             `json:"phases"`
@@ -84,10 +85,13 @@ type InspectRequest struct {
 	Query    map[string]string `json:"query,omitempty"`
 	Headers  map[string]string `json:"headers,omitempty"`
 	Body     string            `json:"body,omitempty"`
-	Weight   float64           `json:"weight"`
-	Share    float64           `json:"share"` // weight / sum of weights
-	Priority string            `json:"priority"`
+	Weight   float64           `json:"weight,omitempty"` // omitted for a flow's steps
+	Share    float64           `json:"share,omitempty"`  // weight / sum of weights
+	Priority string            `json:"priority,omitempty"`
 	DataFile string            `json:"data_file,omitempty"`
+	Checks   []InspectCheck    `json:"checks,omitempty"`
+	Extracts []InspectExtract  `json:"extracts,omitempty"`
+	OnFail   string            `json:"on_fail,omitempty"`
 }
 
 type InspectPredictor struct {
@@ -123,6 +127,7 @@ type InspectPhase struct {
 	MaxRate     float64        `json:"max_rate,omitempty"`
 	Shapers     []string       `json:"shapers"`
 	RequestMix  []string       `json:"requests"`
+	FlowMix     []string       `json:"flows,omitempty"`
 	Warmup      bool           `json:"warmup"`
 	Chaos       []InspectChaos `json:"chaos,omitempty"`
 }
@@ -243,22 +248,17 @@ func Inspect(p *Plan) *Inspection {
 		in.Envelopes = append(in.Envelopes, ie)
 	}
 	total := 0.0
-	for _, r := range p.Requests {
-		total += r.Weight
+	for _, m := range p.Mix() {
+		total += m.Weight
 	}
 	for _, r := range p.Requests {
-		ir := InspectRequest{Name: r.Name, Target: r.Target, Method: r.Method, Path: r.Path, Body: r.Body, Weight: r.Weight, Priority: r.Priority, DataFile: rel(p.Dir, r.DataFile)}
+		ir := inspectRequest(p, r)
 		if total > 0 {
 			ir.Share = roundTo(r.Weight/total, 4)
 		}
-		if len(r.Query) > 0 {
-			ir.Query = r.Query
-		}
-		if len(r.Headers) > 0 {
-			ir.Headers = redactHeaders(r.Headers)
-		}
 		in.Requests = append(in.Requests, ir)
 	}
+	in.Flows = inspectFlows(p, total)
 	for _, pr := range p.Predictors {
 		in.Predictors = append(in.Predictors, InspectPredictor{Name: pr.Name, Metric: pr.Metric, Target: pr.Target, Model: pr.Model,
 			Horizon: dur(pr.Horizon), History: dur(pr.History), Params: ctyMap(pr.Params)})
@@ -268,7 +268,7 @@ func Inspect(p *Plan) *Inspection {
 	}
 	for _, ph := range p.Phases {
 		ip := InspectPhase{Name: ph.Name, Start: dur(ph.Start), End: dur(ph.Start + ph.Duration), Duration: dur(ph.Duration),
-			MaxRate: ph.MaxRate, Shapers: ph.Shapers, RequestMix: ph.Requests, Warmup: ph.Warmup}
+			MaxRate: ph.MaxRate, Shapers: ph.Shapers, RequestMix: ph.Requests, FlowMix: ph.Flows, Warmup: ph.Warmup}
 		if ip.Shapers == nil {
 			ip.Shapers = []string{}
 		}

@@ -82,6 +82,7 @@ type loader struct {
 	varDecls         map[string]*variableDecl
 	envelopeAttrs    []hcl.Attributes
 	requestTargets   []*hcl.Attribute
+	flowTargets      []*hcl.Attribute
 	predictorTargets []*hcl.Attribute
 	later            []func() // checks that need every block built
 	phaseDecls       []*phaseDecl
@@ -209,6 +210,7 @@ var planSchema = &hcl.BodySchema{
 		{Type: "target", LabelNames: []string{"name"}},
 		{Type: "envelope", LabelNames: []string{"name"}},
 		{Type: "request", LabelNames: []string{"name"}},
+		{Type: "flow", LabelNames: []string{"name"}},
 		{Type: "predictor", LabelNames: []string{"name"}},
 		{Type: "shaper", LabelNames: []string{"name"}},
 		{Type: "phase", LabelNames: []string{"name"}},
@@ -244,6 +246,8 @@ func (l *loader) decodeFile(f *hcl.File) {
 			l.decodeEnvelopeBlock(b)
 		case "request":
 			l.decodeRequestBlock(b)
+		case "flow":
+			l.decodeFlowBlock(b)
 		case "predictor":
 			l.decodePredictorBlock(b)
 		case "shaper":

@@ -33,6 +33,10 @@ var BuiltinMetrics = map[string]string{
 	"latency_max":  UnitSeconds,
 	"latency_mean": UnitSeconds,
 	"connections":  UnitNumber,
+	// The checks of requests: the fraction that passed (as k6's "checks")
+	// and the fraction that failed, which envelopes can bound.
+	"checks":             UnitFraction,
+	"check_failure_rate": UnitFraction,
 }
 
 // metricUnit is the unit of a metric: built-in, or guessed from a user

@@ -16,6 +16,7 @@ var phaseBlockSchema = &hcl.BodySchema{
 		{Name: "max_rate"},
 		{Name: "shapers"},
 		{Name: "requests"},
+		{Name: "flows"},
 		{Name: "warmup"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "chaos", LabelNames: []string{"kind"}}},
@@ -114,6 +115,9 @@ func (l *loader) decodePhaseBlock(b *hcl.Block) {
 		}
 		if v, ok := l.refListAttr(at["requests"], KindRequest, "requests"); ok {
 			p.Requests = v
+		}
+		if v, ok := l.refListAttr(at["flows"], KindFlow, "flows"); ok {
+			p.Flows = v
 		}
 		if v, ok := l.boolean(at["warmup"]); ok {
 			p.Warmup = v

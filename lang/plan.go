@@ -23,6 +23,7 @@ type Plan struct {
 	Targets    []*Target
 	Envelopes  []*Envelope
 	Requests   []*Request
+	Flows      []*Flow
 	Predictors []*Predictor
 	Shapers    []*Shaper
 	Phases     []*Phase
@@ -96,9 +97,67 @@ type Request struct {
 	Query     map[string]string
 	Headers   map[string]string
 	Body      string
-	Weight    float64 // > 0, default 1
-	Priority  string  // one of stdlib.PriorityClasses, default "normal"
-	DataFile  string  // CSV file for {{data.column}} templates, resolved to an absolute path
+	Weight    float64    // > 0, default 1
+	Priority  string     // one of stdlib.PriorityClasses, default "normal"
+	DataFile  string     // CSV file for {{data.column}} templates, resolved to an absolute path
+	Checks    []*Check   // assertions on the response
+	Extracts  []*Extract // values saved into the flow's variables (flow steps only)
+	OnFail    string     // flow steps: what a failed check or request does: continue | abort_flow
+	Flow      string     // the flow this request is a step of; "" = a request of the mix
+	DeclRange hcl.Range
+}
+
+// Check is one `check "NAME"` block of a request: an assertion on its
+// response. Subject says what it looks at; the other fields that apply to
+// that subject are set.
+type Check struct {
+	Name         string
+	Subject      string        // status | header | json | body | response_time
+	Status       []int         // status: the response's status is one of these
+	Header       string        // header: its name; alone it must be present
+	JSON         string        // json: the path as written ($.items[0].id); alone it must exist
+	ResponseTime time.Duration // response_time: the response came within this
+	Equals       *string       // header, json: the value equals this
+	Contains     string        // header, json, body: the value contains this
+	Matches      string        // header, json, body: the value matches this regular expression
+	Min, Max     *float64      // json: the value is a number within these bounds
+	DeclRange    hcl.Range
+}
+
+// Extract is one `extract "VAR"` block of a flow's request: a value of the
+// response saved into the flow instance's variable VAR ({{vars.VAR}}).
+type Extract struct {
+	Name      string // the variable
+	From      string // json | header | cookie | regexp
+	Expr      string // the path, header or cookie name, or regular expression
+	DeclRange hcl.Range
+}
+
+// Flow is a user journey: an ordered list of steps that each flow
+// instance runs with its own cookie jar, variables and data row.
+type Flow struct {
+	Name      string
+	Target    string  // target name
+	Weight    float64 // share of the mix (open model: of the starts), default 1
+	Priority  string  // priority class of its instances, default "normal"
+	DataFile  string  // CSV file, one row per instance; absolute path
+	DataOrder string  // sequential | random | unique
+	OnFail    string  // default of its requests' on_fail: continue (default) | abort_flow
+	Steps     []*Step
+	Vars      []string // the variables its requests extract, in order of first extraction
+	DeclRange hcl.Range
+}
+
+// Step is one step of a flow: a request, a think time or a loop.
+type Step struct {
+	Kind      string        // request | think | loop
+	Request   *Request      // request
+	Think     time.Duration // think: the pause (the shortest when ThinkMax is set)
+	ThinkMax  time.Duration // think: > Think draws the pause uniformly in [Think, ThinkMax]
+	Count     int           // loop: iterations; 0 with While
+	While     string        // loop: a variable; the loop goes on while it is set and not empty
+	Max       int           // loop: bound on iterations of a while loop (default 100)
+	Steps     []*Step       // loop: its body
 	DeclRange hcl.Range
 }
 
@@ -135,7 +194,8 @@ type Phase struct {
 	Arrival     string           // uniform | poisson
 	MaxRate     float64          // hard limit for this phase; 0 = none
 	Shapers     []string         // shaper names, in chain order
-	Requests    []string         // request names to use; empty = all
+	Requests    []string         // request names to use; empty (and Flows empty) = all
+	Flows       []string         // flow names to use; empty (and Requests empty) = all
 	Warmup      bool             // reported on its own, excluded from totals
 	Chaos       []*Chaos
 	DeclRange   hcl.Range

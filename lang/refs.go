@@ -18,6 +18,7 @@ const (
 	KindTarget    Kind = "target"
 	KindEnvelope  Kind = "envelope"
 	KindRequest   Kind = "request"
+	KindFlow      Kind = "flow"
 	KindPredictor Kind = "predictor"
 	KindShaper    Kind = "shaper"
 	KindPhase     Kind = "phase"
@@ -26,7 +27,7 @@ const (
 	KindIntent    Kind = "intent"
 )
 
-var refKinds = []Kind{KindVar, KindLocal, KindTarget, KindEnvelope, KindRequest, KindPredictor, KindShaper, KindPhase, KindThreshold, KindOutput, KindIntent}
+var refKinds = []Kind{KindVar, KindLocal, KindTarget, KindEnvelope, KindRequest, KindFlow, KindPredictor, KindShaper, KindPhase, KindThreshold, KindOutput, KindIntent}
 
 func isRefKind(s string) bool {
 	for _, k := range refKinds {

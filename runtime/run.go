@@ -255,9 +255,16 @@ func (l *liveReadings) observe(last *engine.TickStats) {
 		return
 	}
 	whole := clientFigures(last.Throughput, last.ErrorRate, last.InFlight, last.Requests, last.Latency)
+	if last.Checks != nil {
+		whole.CheckFailureRate, whole.HasChecks = last.CheckFailureRate(), true
+	}
 	for name, cs := range l.client {
 		if ts, ok := last.Targets[name]; ok {
-			cs.Update(last.At, clientFigures(ts.Throughput, ts.ErrorRate, ts.InFlight, ts.Requests, ts.Latency))
+			f := clientFigures(ts.Throughput, ts.ErrorRate, ts.InFlight, ts.Requests, ts.Latency)
+			if ts.CheckFailureRate != nil {
+				f.CheckFailureRate, f.HasChecks = *ts.CheckFailureRate, true
+			}
+			cs.Update(last.At, f)
 		} else {
 			cs.Update(last.At, whole)
 		}

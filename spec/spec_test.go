@@ -190,10 +190,14 @@ func TestReferenceIsComplete(t *testing.T) {
 	names = append(names, lang.IntentKinds...)
 	names = append(names, lang.Arrivals...)
 	names = append(names, lang.OnStaleActions...)
+	names = append(names, lang.CheckSubjects...)
+	names = append(names, lang.ExtractSources...)
+	names = append(names, lang.OnFailActions...)
+	names = append(names, lang.DataOrders...)
 	for _, ep := range lang.EntryPoints {
 		names = append(names, ep.Name)
 	}
-	for _, blk := range []string{"variable", "locals", "target", "envelope", "request", "predictor", "shaper", "phase", "threshold", "output", "intent", "settings", "simulate"} {
+	for _, blk := range []string{"variable", "locals", "target", "envelope", "request", "flow", "predictor", "shaper", "phase", "threshold", "output", "intent", "settings", "simulate"} {
 		if !strings.Contains(doc, "### `"+blk) {
 			t.Errorf("language.md has no section for the %s block", blk)
 		}

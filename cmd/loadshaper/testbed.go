@@ -31,6 +31,11 @@ grows; past --queue waiting requests they get 503.
   GET  /admin/state                capacity, queue, workers as JSON
   POST /admin/stall?d=1s           freeze request handling for d
   POST /admin/capacity?rps=N       set capacity (or ?factor=0.5 to halve it)
+  POST /shop/login                 {"user": U, "password": U+"-pw"}: a session cookie and {"token"}
+  GET  /shop/items?page=N          needs the session: JSON items and "next" (3 pages)
+  GET  /shop/items/ID              POST /shop/cart {"item": ID}   POST /shop/logout
+  POST /shop/checkout              needs the session and X-Token: 201 {"order", "status"}
+                                   (examples/journey.lshcl walks the shop)
 
 Flags:
   --port N              port on 127.0.0.1 (default 8080; 0 = a free port)

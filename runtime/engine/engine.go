@@ -160,7 +160,7 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 	if len(plan.Phases) == 0 {
 		return nil, errors.New("the plan has no phase")
 	}
-	if len(plan.Requests) == 0 {
+	if len(plan.Requests) == 0 && len(plan.Flows) == 0 {
 		return nil, errors.New("the plan has no request")
 	}
 	e := &engine{plan: plan, opts: opts, tick: plan.Settings.Tick, hardMax: plan.Settings.MaxRate,
@@ -206,6 +206,9 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 		e.reqNames = append(e.reqNames, r.Name)
 		byTarget[t.Name] = append(byTarget[t.Name], cr)
 	}
+	if err := e.compileFlows(targets, byTarget); err != nil {
+		return nil, err
+	}
 	maxUsers := 0
 	for _, ph := range plan.Phases {
 		if ph.Concurrency <= 0 && ph.Rate == nil {
@@ -246,6 +249,7 @@ func newEngine(plan *lang.Plan, opts Options) (*engine, error) {
 		}
 		e.gens = append(e.gens, g)
 	}
+	e.rec.setMeta(e.meta())
 	for _, th := range plan.Thresholds {
 		e.ths = append(e.ths, newThState(th, e.tick))
 	}

@@ -336,12 +336,16 @@ func TestTLSAndKeepAliveOff(t *testing.T) {
 // allocating nothing per request, so allocation counts are the client's.
 // Requests are sent one at a time, so each read holds one request.
 func cannedServer(t testing.TB) string {
+	return cannedResponse(t, []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"))
+}
+
+// cannedResponse is cannedServer with the given raw response.
+func cannedResponse(t testing.TB, resp []byte) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
 	go func() {
 		for {
 			c, err := ln.Accept()

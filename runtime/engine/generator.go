@@ -48,6 +48,8 @@ type compiledRequest struct {
 	hasBody  bool
 	data     *dataset
 	needsSeq bool
+	resp     *responseSpec // checks and extracts (check.go); nil = none
+	flow     *compiledFlow // an entry of the mix that starts a flow instance (flow.go); nil = a request
 }
 
 type queryPart struct {
@@ -127,7 +129,7 @@ func compileRequest(idx int, r *lang.Request, t *lang.Target) (*compiledRequest,
 	for _, h := range cr.headers {
 		cr.needsSeq = cr.needsSeq || h.val.usesSeq
 	}
-	return cr, nil
+	return cr, cr.compileResponse(r)
 }
 
 // mixTable picks a request by weight.
@@ -185,6 +187,8 @@ type Generator struct {
 	rec  *recorder
 	seq  *atomic.Uint64
 	seed uint64
+
+	flows flowRuntime // flow instances of the phase (flow.go)
 }
 
 func newGenerator(t *lang.Target, reqs []*compiledRequest, rec *recorder, seq *atomic.Uint64, seed uint64) (*Generator, error) {
@@ -255,6 +259,7 @@ type worker struct {
 	buf   []byte
 	start time.Time  // phase start: offsets are from here
 	cc    *chaosConn // made on the first abort or slow_client request
+	fl    *flowInst  // the flow instance this worker runs inline (flow.go)
 }
 
 func (g *Generator) newWorker(id int, start time.Time) *worker {
@@ -280,6 +285,10 @@ func (w *worker) iterate(off time.Duration) {
 		g.rec.addShed(w.id, r.class)
 		return
 	}
+	if r.flow != nil {
+		w.startFlow(r.flow, off)
+		return
+	}
 	ic := iterCtx{rng: w.rng}
 	if r.needsSeq {
 		ic.seq = g.seq.Add(1) - 1
@@ -287,11 +296,18 @@ func (w *worker) iterate(off time.Duration) {
 			ic.row = r.data.rows[ic.seq%uint64(len(r.data.rows))]
 		}
 	}
+	w.exchange(r, &ic, off)
+}
+
+// exchange sends r (intended at off), records the result and reports
+// whether it succeeded: a response below 400 whose checks all passed.
+func (w *worker) exchange(r *compiledRequest, ic *iterCtx, off time.Duration) bool {
+	g := w.g
 	req := w.req
 	req.Reset()
 	req.Header.SetMethodBytes(r.method)
 	w.uri = append(w.uri[:0], r.base...)
-	w.uri = r.path.appendTo(w.uri, &ic)
+	w.uri = r.path.appendTo(w.uri, ic)
 	for i := range r.query {
 		q := &r.query[i]
 		if i == 0 {
@@ -301,14 +317,17 @@ func (w *worker) iterate(off time.Duration) {
 		}
 		w.uri = append(w.uri, q.key...)
 		w.uri = append(w.uri, '=')
-		w.buf = q.val.appendTo(w.buf[:0], &ic)
+		w.buf = q.val.appendTo(w.buf[:0], ic)
 		w.uri = appendQueryEscaped(w.uri, w.buf)
 	}
 	req.SetRequestURIBytes(w.uri)
 	for i := range r.headers {
 		h := &r.headers[i]
-		w.buf = h.val.appendTo(w.buf[:0], &ic)
+		w.buf = h.val.appendTo(w.buf[:0], ic)
 		req.Header.SetCanonical(h.key, w.buf)
+	}
+	if ic.fl != nil {
+		ic.fl.addCookies(req)
 	}
 	if f := g.fault.Load(); f != nil && uint64(w.rng.Uint32()) < f.threshold {
 		for i := range f.headers {
@@ -316,7 +335,7 @@ func (w *worker) iterate(off time.Duration) {
 		}
 	}
 	if r.hasBody {
-		w.buf = r.body.appendTo(w.buf[:0], &ic)
+		w.buf = r.body.appendTo(w.buf[:0], ic)
 		req.SetBody(w.buf)
 	}
 	if !g.keepAlive {
@@ -334,7 +353,7 @@ func (w *worker) iterate(off time.Duration) {
 		if err == nil {
 			g.inflight.Add(-1)
 			g.rec.addAborted(w.id)
-			return
+			return false
 		}
 	case modeSlow:
 		err = w.trickle()
@@ -352,8 +371,12 @@ func (w *worker) iterate(off time.Duration) {
 			res.errClass = ErrBadStatus
 		}
 	}
+	if r.resp != nil || ic.fl != nil {
+		w.afterResponse(r, ic, &res, err)
+	}
 	w.resp.Reset()
 	g.rec.record(w.id, &res)
+	return res.errClass < 0 && res.chkFail == 0
 }
 
 // classify names the error class of a failed request.
@@ -386,6 +409,7 @@ func classify(err error) int {
 // queue is drained. A pacer that cannot hand an arrival to a free worker
 // waits: the arrival keeps its intended time, so the wait shows in latency.
 func (g *Generator) runOpen(ctx context.Context, start time.Time, end time.Duration, sched *Schedule, workerBase int) {
+	defer g.flowScope(ctx, end, true)()
 	slots := make(chan time.Duration, g.conns)
 	var wg sync.WaitGroup
 	for i := 0; i < g.conns; i++ {
@@ -431,6 +455,7 @@ func (g *Generator) runOpen(ctx context.Context, start time.Time, end time.Durat
 // runClosed runs users workers, each sending one request after another
 // with think time between, until end; only the first g.active of them run.
 func (g *Generator) runClosed(ctx context.Context, start time.Time, end time.Duration, users int, think time.Duration, workerBase int) {
+	defer g.flowScope(ctx, end, false)()
 	var wg sync.WaitGroup
 	for i := 0; i < users; i++ {
 		w := g.newWorker(workerBase+i, start)

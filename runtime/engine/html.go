@@ -288,6 +288,18 @@ svg text{font-family:system-ui,sans-serif;font-size:11px;fill:#444}
 <tr><th class="l">request</th><th>requests</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>
 {{range .ByRequest}}<tr><td class="l">{{.Name}}</td><td>{{.Requests}}</td><td>{{.Errors}}</td><td>{{ms .Latency.P50}}</td><td>{{ms .Latency.P99}}</td><td>{{ms .Latency.Max}}</td></tr>
 {{end}}</table>
+{{end}}{{with .S.Overall.Checks}}<h2>Checks (overall)</h2>
+<p class="note">{{pct .Rate}} passed: {{.Passed}} passed, {{.Failed}} failed.</p>
+<table>
+<tr><th class="l">check</th><th class="l">request</th><th>passed</th><th>failed</th><th>rate</th></tr>
+{{range .ByCheck}}<tr><td class="l">{{if .Failed}}✗{{else}}✓{{end}} {{.Name}}</td><td class="l">{{.Request}}</td><td>{{.Passed}}</td><td>{{.Failed}}</td><td>{{pct .Rate}}</td></tr>
+{{end}}</table>
+{{end}}{{range $name, $f := .S.Overall.Flows}}<h2>Flow {{$name}}</h2>
+<p class="note">{{$f.Started}} started ({{f1 $f.StartRate}}/s), {{$f.Completed}} completed, {{$f.Aborted}} aborted, {{$f.Interrupted}} interrupted{{if $f.DataExhausted}}, {{$f.DataExhausted}} not started (data exhausted){{end}}.</p>
+<table>
+<tr><th class="l">step</th><th>requests</th><th>errors</th><th>p50</th><th>p95</th><th>p99</th></tr>
+{{range $f.Steps}}<tr><td class="l">{{.Name}}</td><td>{{.Requests}}</td><td>{{.Errors}}</td><td>{{ms .Latency.P50}}</td><td>{{ms .Latency.P95}}</td><td>{{ms .Latency.P99}}</td></tr>
+{{end}}</table>
 {{end}}<h2>Status codes and errors (overall)</h2>
 <table>
 <tr><th class="l">status</th><th>count</th></tr>

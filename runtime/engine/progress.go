@@ -20,6 +20,7 @@ func tickLine(ts *TickStats) string {
 	}
 	line := fmt.Sprintf("%s %5.1f/s  p50 %s  p99 %s  err %.2f%%  late %d  inflight %d", target, ts.Throughput,
 		ms(ts.Latency.P50), ms(ts.Latency.P99), ts.ErrorRate*100, ts.Late, ts.InFlight)
+	line += journeyTick(&ts.Stats)
 	if ts.Instruction.Growth != "" {
 		line += "  [" + ts.Instruction.Growth + "]"
 	}

@@ -88,6 +88,7 @@ type agg struct {
 	reqCount      []int64
 	reqErr        []int64
 	counts
+	journeys // checks and flows (checkstats.go)
 }
 
 func newAgg(nreq int) *agg {
@@ -113,6 +114,7 @@ func (a *agg) merge(o *agg) {
 		a.reqErr[i] += o.reqErr[i]
 	}
 	a.counts.add(&o.counts)
+	a.journeys.add(&o.journeys)
 }
 
 // reset clears the aggregate; an empty histogram is left alone, as clearing
@@ -131,6 +133,7 @@ func (a *agg) reset() {
 		a.reqErr[i] = 0
 	}
 	a.counts = counts{}
+	a.journeys.reset()
 }
 
 // shard is one stripe of the recorder. Workers are spread over shards so a
@@ -168,7 +171,10 @@ type result struct {
 	late     bool
 	slow     bool // sent by chaos "slow_client"
 	status   int
-	errClass int // -1 = none
+	errClass int    // -1 = none
+	chkBase  int32  // the request's first check in the run's check list
+	chkN     uint8  // how many checks it has
+	chkFail  uint64 // bit i: its check i failed
 }
 
 func (r *recorder) record(worker int, res *result) {
@@ -198,6 +204,9 @@ func (r *recorder) record(worker int, res *result) {
 		a.byClass[res.errClass]++
 		a.clsErr[res.class]++
 		a.reqErr[res.req]++
+	}
+	if res.chkN > 0 {
+		a.addChecks(res)
 	}
 	s.mu.Unlock()
 }
@@ -262,23 +271,25 @@ func percentiles(h *hdrhistogram.Histogram) Percentiles {
 // Stats are the figures of a span of the run (a tick, a phase, the whole
 // run), as they appear in the summary JSON (spec/summary-schema.md).
 type Stats struct {
-	Requests      int64              `json:"requests"`
-	DurationS     float64            `json:"duration_s"`
-	Throughput    float64            `json:"throughput"` // completed requests per second
-	Latency       Percentiles        `json:"latency"`    // from the intended start time
-	Service       Percentiles        `json:"service"`    // from the actual send
-	SendLag       Percentiles        `json:"send_lag"`   // actual send minus intended start
-	Errors        int64              `json:"errors"`
-	ErrorRate     float64            `json:"error_rate"`
-	ErrorsByClass map[string]int64   `json:"errors_by_class"`
-	Status        map[string]int64   `json:"status"` // "0" = no response
-	Late          int64              `json:"late"`
-	Dropped       int64              `json:"dropped"`
-	Shed          int64              `json:"shed"`
-	Aborted       int64              `json:"aborted"`     // chaos "abort": reset mid-request by loadshaper, not in requests or errors
-	SlowClient    int64              `json:"slow_client"` // chaos "slow_client": requests that trickled (counted in requests)
-	Classes       map[string]Class   `json:"classes,omitempty"`
-	ByRequest     map[string]ReqStat `json:"by_request,omitempty"`
+	Requests      int64               `json:"requests"`
+	DurationS     float64             `json:"duration_s"`
+	Throughput    float64             `json:"throughput"` // completed requests per second
+	Latency       Percentiles         `json:"latency"`    // from the intended start time
+	Service       Percentiles         `json:"service"`    // from the actual send
+	SendLag       Percentiles         `json:"send_lag"`   // actual send minus intended start
+	Errors        int64               `json:"errors"`
+	ErrorRate     float64             `json:"error_rate"`
+	ErrorsByClass map[string]int64    `json:"errors_by_class"`
+	Status        map[string]int64    `json:"status"` // "0" = no response
+	Late          int64               `json:"late"`
+	Dropped       int64               `json:"dropped"`
+	Shed          int64               `json:"shed"`
+	Aborted       int64               `json:"aborted"`     // chaos "abort": reset mid-request by loadshaper, not in requests or errors
+	SlowClient    int64               `json:"slow_client"` // chaos "slow_client": requests that trickled (counted in requests)
+	Classes       map[string]Class    `json:"classes,omitempty"`
+	ByRequest     map[string]ReqStat  `json:"by_request,omitempty"`
+	Checks        *ChecksStat         `json:"checks,omitempty"` // the requests' checks; nil when the plan has none
+	Flows         map[string]FlowStat `json:"flows,omitempty"`  // by flow name
 }
 
 // Class is what happened to one priority class.
@@ -332,6 +343,7 @@ func (a *agg) stats(d time.Duration, reqNames []string) Stats {
 			s.ByRequest[n] = ReqStat{Requests: a.reqCount[i], Errors: a.reqErr[i], Latency: percentiles(a.byReq[i])}
 		}
 	}
+	a.fillJourneys(&s, d)
 	return s
 }
 

@@ -165,6 +165,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "latency is from each request's intended start; service time (from the actual send) overall: p50 %s p99 %s max %s\n",
 		ms(s.Overall.Service.P50), ms(s.Overall.Service.P99), ms(s.Overall.Service.Max))
 	fmt.Fprintf(w, "status: %s   errors: %s\n", fmtCounts(s.Overall.Status), fmtCounts(s.Overall.ErrorsByClass))
+	writeJourneys(w, &s.Overall)
 	if s.Overall.Aborted > 0 || s.Overall.SlowClient > 0 {
 		fmt.Fprintf(w, "chaos: %d requests aborted (reset mid-request, not counted as requests), %d sent as slow clients\n",
 			s.Overall.Aborted, s.Overall.SlowClient)

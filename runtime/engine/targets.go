@@ -16,6 +16,9 @@ type TargetStats struct {
 	ErrorRate  float64     `json:"error_rate"`
 	Latency    Percentiles `json:"latency"` // from the intended start time
 	InFlight   int64       `json:"in_flight"`
+	// CheckFailureRate is the fraction of its requests' checks that failed;
+	// nil when the plan has no checks.
+	CheckFailureRate *float64 `json:"check_failure_rate,omitempty"`
 }
 
 // targetStats splits a tick's aggregate by generator (one per target).
@@ -29,10 +32,17 @@ func (e *engine) targetStats(t *agg, span time.Duration) map[string]TargetStats 
 	for _, g := range e.gens {
 		h.Reset()
 		var ts TargetStats
-		for _, r := range g.reqs {
+		var passed, failed int64
+		g.eachRequest(func(r *compiledRequest) {
 			ts.Requests += t.reqCount[r.idx]
 			ts.Errors += t.reqErr[r.idx]
 			mergeHist(h, t.byReq[r.idx])
+			p, f := t.requestChecks(r)
+			passed, failed = passed+p, failed+f
+		})
+		if t.meta != nil && len(t.meta.checks) > 0 {
+			v := 1 - passRate(passed, failed)
+			ts.CheckFailureRate = &v
 		}
 		if span > 0 {
 			ts.Throughput = float64(ts.Requests) / span.Seconds()

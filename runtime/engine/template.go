@@ -19,12 +19,14 @@ const (
 	segUUID
 	segRandInt
 	segData
+	segVar // {{vars.NAME}}: a flow instance's variable, bound to a slot by bindVars
 )
 
 type seg struct {
 	kind segKind
 	lit  []byte
-	col  int
+	col  int    // segData: the column; segVar: the variable's slot
+	name string // segVar: the variable
 }
 
 type tmpl struct {
@@ -38,6 +40,10 @@ type iterCtx struct {
 	seq uint64
 	rng *rand.Rand
 	row [][]byte
+	// vars are the flow instance's variables by slot (nil outside a
+	// flow); an unset one is empty.
+	vars [][]byte
+	fl   *flowInst // the flow instance the request is a step of; nil for a request of the mix
 }
 
 // compileTemplate parses s, with {{seq}}, {{uuid}}, {{rand_int}} and
@@ -67,6 +73,8 @@ func compileTemplate(s string, data *dataset) (tmpl, error) {
 			t.segs = append(t.segs, seg{kind: segUUID})
 		case name == "rand_int":
 			t.segs = append(t.segs, seg{kind: segRandInt})
+		case strings.HasPrefix(name, "vars."):
+			t.segs = append(t.segs, seg{kind: segVar, name: strings.TrimPrefix(name, "vars."), col: -1})
 		case strings.HasPrefix(name, "data."):
 			col := strings.TrimPrefix(name, "data.")
 			if data == nil {
@@ -79,7 +87,7 @@ func compileTemplate(s string, data *dataset) (tmpl, error) {
 			t.segs = append(t.segs, seg{kind: segData, col: idx})
 			t.usesData = true
 		default:
-			return t, fmt.Errorf("unknown template {{%s}} (known: seq, uuid, rand_int, data.<column>)", name)
+			return t, fmt.Errorf("unknown template {{%s}} (known: seq, uuid, rand_int, data.<column>, vars.<name>)", name)
 		}
 	}
 	return t, nil
@@ -116,6 +124,10 @@ func (t *tmpl) appendTo(dst []byte, c *iterCtx) []byte {
 		case segData:
 			if sg.col < len(c.row) {
 				dst = append(dst, c.row[sg.col]...)
+			}
+		case segVar:
+			if sg.col >= 0 && sg.col < len(c.vars) {
+				dst = append(dst, c.vars[sg.col]...)
 			}
 		}
 	}

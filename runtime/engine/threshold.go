@@ -15,6 +15,7 @@ import (
 var ThresholdMetrics = map[string]string{
 	"latency_p50": "seconds", "latency_p90": "seconds", "latency_p95": "seconds", "latency_p99": "seconds",
 	"latency_p999": "seconds", "latency_max": "seconds", "latency_mean": "seconds", "error_rate": "fraction", "throughput": "rps",
+	"checks": "fraction", "check_failure_rate": "fraction",
 }
 
 // ThresholdResult is a threshold's outcome in the summary.
@@ -113,10 +114,11 @@ func worse(th *lang.Threshold, a, b float64) bool {
 }
 
 type winEntry struct {
-	lat      *hdrhistogram.Histogram
-	requests int64
-	errors   int64
-	span     time.Duration
+	lat              *hdrhistogram.Histogram
+	requests         int64
+	errors           int64
+	chkPass, chkFail int64
+	span             time.Duration
 }
 
 // thState tracks one threshold through the run.
@@ -161,12 +163,13 @@ func (s *thState) observeWindow(t *agg, span time.Duration, final bool) bool {
 	e.lat.Reset()
 	e.lat.Merge(t.lat)
 	e.requests, e.errors, e.span = t.requests, t.errors, span
+	e.chkPass, e.chkFail = t.checkTotals()
 	s.covered += span
 	if s.covered < s.th.Window && !(final && !s.hasObs) {
 		return false
 	}
 	s.scratch.Reset()
-	var req, errs int64
+	var req, errs, pass, fail int64
 	var sp time.Duration
 	for k := 0; k < len(s.ring) && k < s.next; k++ {
 		e := &s.ring[(s.next-1-k)%len(s.ring)]
@@ -176,9 +179,14 @@ func (s *thState) observeWindow(t *agg, span time.Duration, final bool) bool {
 		s.scratch.Merge(e.lat)
 		req += e.requests
 		errs += e.errors
+		pass += e.chkPass
+		fail += e.chkFail
 		sp += e.span
 	}
 	v, ok := metricValue(s.th.Metric, s.scratch, req, errs, sp)
+	if cv, cok, isCheck := checkMetric(s.th.Metric, pass, fail); isCheck {
+		v, ok = cv, cok
+	}
 	if !ok {
 		return false
 	}
@@ -195,6 +203,10 @@ func (s *thState) observeWindow(t *agg, span time.Duration, final bool) bool {
 // observeTotal evaluates a whole-run threshold over the cumulative figures.
 func (s *thState) observeTotal(a *agg, span time.Duration) bool {
 	v, ok := metricValue(s.th.Metric, a.lat, a.requests, a.errors, span)
+	pass, fail := a.checkTotals()
+	if cv, cok, isCheck := checkMetric(s.th.Metric, pass, fail); isCheck {
+		v, ok = cv, cok
+	}
 	if !ok {
 		return false
 	}
@@ -239,4 +251,17 @@ func fmtMetric(metric string, v float64) string {
 	default:
 		return fmt.Sprintf("%.1f/s", v)
 	}
+}
+
+// checkMetric computes the metrics of checks ("checks": the fraction that
+// passed; "check_failure_rate": that failed); isCheck is false for other
+// metrics, ok false when no check ran.
+func checkMetric(metric string, passed, failed int64) (v float64, ok, isCheck bool) {
+	switch metric {
+	case "checks":
+		return passRate(passed, failed), passed+failed > 0, true
+	case "check_failure_rate":
+		return 1 - passRate(passed, failed), passed+failed > 0, true
+	}
+	return 0, false, false
 }

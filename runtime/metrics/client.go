@@ -18,6 +18,8 @@ const (
 	LatencyP999 = "latency_p999" // seconds
 	LatencyMax  = "latency_max"  // seconds
 	LatencyMean = "latency_mean" // seconds
+	// CheckFailureRate is the fraction of the requests' checks that failed over the tick.
+	CheckFailureRate = "check_failure_rate"
 )
 
 // ClientFigures are what a target's generator measured over one tick.
@@ -27,6 +29,10 @@ type ClientFigures struct {
 	P50, P90, P95, P99, P999, Max   float64
 	Mean                            float64
 	Requests                        int // completed in the tick; 0 means no latency figures
+	// CheckFailureRate is reported when the plan's requests have checks
+	// (HasChecks), so runs without them keep no such series.
+	CheckFailureRate float64
+	HasChecks        bool
 }
 
 // ClientSource is the generators' side of a target as a Source: the
@@ -78,6 +84,9 @@ func (c *ClientSource) Read(_ context.Context, now time.Time) (map[string]Sample
 	}
 	put(Throughput, f.Throughput, false, "")
 	put(ErrorRate, f.ErrorRate, f.Requests == 0, "no request completed this tick")
+	if f.HasChecks {
+		put(CheckFailureRate, f.CheckFailureRate, f.Requests == 0, "no request completed this tick")
+	}
 	put(InFlight, f.InFlight, false, "")
 	noLat := f.Requests == 0
 	for _, l := range []struct {

@@ -161,3 +161,19 @@ func TestClientSource(t *testing.T) {
 		t.Errorf("old figures: %+v", m[Throughput])
 	}
 }
+
+func TestClientSourceCheckFailureRate(t *testing.T) {
+	c := NewClientSource()
+	c.Update(t0, ClientFigures{Throughput: 100, Requests: 100})
+	if m, _ := c.Read(context.Background(), t0); m[CheckFailureRate] != (Sample{}) {
+		t.Errorf("a plan without checks has a check_failure_rate: %+v", m[CheckFailureRate])
+	}
+	c.Update(t0, ClientFigures{Throughput: 100, Requests: 100, CheckFailureRate: 0.25, HasChecks: true})
+	if m, _ := c.Read(context.Background(), t0); m[CheckFailureRate].Value != 0.25 || m[CheckFailureRate].Stale {
+		t.Errorf("check_failure_rate = %+v", m[CheckFailureRate])
+	}
+	c.Update(t0, ClientFigures{HasChecks: true})
+	if m, _ := c.Read(context.Background(), t0); !m[CheckFailureRate].Stale {
+		t.Errorf("a tick without completions: %+v", m[CheckFailureRate])
+	}
+}

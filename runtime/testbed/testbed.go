@@ -122,6 +122,7 @@ func Start(cfg Config) (*Server, error) {
 	mux.HandleFunc("POST /admin/stall", s.handleStall)
 	mux.HandleFunc("POST /admin/capacity", s.handleCapacity)
 	mux.HandleFunc("GET /admin/state", s.handleState)
+	s.shopRoutes(mux)
 	mux.HandleFunc("/", s.handleWork)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if cfg.StallFor > 0 {
@@ -209,9 +210,20 @@ const maxBody = 1 << 20
 // handleWork serves any other path: read the body, wait for a worker, hold
 // it for the service time (burning Cost of CPU and touching Memory),
 // answer. A client that goes away on the way is counted (ClientGone).
-func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) { s.serve(w, r, nil) }
+
+// serve is handleWork with the answer given by respond (nil: "ok"), which
+// gets the request's body and returns the status it wrote.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, respond func(w http.ResponseWriter, r *http.Request, body []byte) int) {
 	arrived := time.Now()
-	if _, err := io.Copy(io.Discard, io.LimitReader(r.Body, maxBody)); err != nil {
+	var body []byte
+	var err error
+	if respond != nil {
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody))
+	} else {
+		_, err = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody))
+	}
+	if err != nil {
 		s.gone.Add(1)
 		return
 	}
@@ -256,9 +268,14 @@ func (s *Server) handleWork(w http.ResponseWriter, r *http.Request) {
 		s.gone.Add(1)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write([]byte("ok\n"))
-	s.reqs.WithLabelValues("200").Inc()
+	code := http.StatusOK
+	if respond != nil {
+		code = respond(w, r, body)
+	} else {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	}
+	s.reqs.WithLabelValues(strconv.Itoa(code)).Inc()
 	s.duration.Observe(time.Since(arrived).Seconds())
 }
 

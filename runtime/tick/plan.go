@@ -147,13 +147,15 @@ func chaosActions(ph *lang.Phase, pos Position) []shapers.ChaosAction {
 	return out
 }
 
-// Mix is the weight of each request a phase sends, by name: every request
-// of the plan, or the phase's `requests` subset; a weight of 0 or less
-// counts as 1, as in the language's default.
+// Mix is the weight of each request and flow a phase sends, by name:
+// every request and flow of the plan, or those the phase's `requests` and
+// `flows` lists name; a weight of 0 or less counts as 1, as in the
+// language's default. A flow's weight counts flow starts.
 func Mix(plan *lang.Plan, ph *lang.Phase) map[string]float64 {
-	m := make(map[string]float64, len(plan.Requests))
-	for _, r := range plan.Requests {
-		if len(ph.Requests) > 0 && !contains(ph.Requests, r.Name) {
+	entries := plan.Mix()
+	m := make(map[string]float64, len(entries))
+	for _, r := range entries {
+		if !ph.Uses(r.Name, r.Flow) {
 			continue
 		}
 		w := r.Weight
@@ -209,10 +211,10 @@ func Intents(plan *lang.Plan) []shapers.Intent {
 	return out
 }
 
-// RequestClasses are the plan's requests as the shapers see them.
+// RequestClasses are the plan's requests and flows as the shapers see them.
 func RequestClasses(plan *lang.Plan) []shapers.RequestClass {
 	var out []shapers.RequestClass
-	for _, r := range plan.Requests {
+	for _, r := range plan.Mix() {
 		out = append(out, shapers.RequestClass{Name: r.Name, Priority: r.Priority, Weight: r.Weight})
 	}
 	return out

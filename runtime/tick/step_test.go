@@ -257,7 +257,7 @@ func TestOneClampAfterTheChain(t *testing.T) {
 }
 
 // Every example and test plan: each phase's planned mix is exactly its
-// `requests` list (all requests without one), the users of a closed
+// `requests` and `flows` lists (all requests and flows without them), the users of a closed
 // model are its concurrency, and an open model's rate is its rate shape.
 func TestPlannedInstructionOfEveryExample(t *testing.T) {
 	files, _ := filepath.Glob("../../examples/*.lshcl")
@@ -272,10 +272,13 @@ func TestPlannedInstructionOfEveryExample(t *testing.T) {
 			t.Fatalf("%s: %s", f, diags.Error())
 		}
 		for i, ph := range plan.Phases {
-			want := ph.Requests
+			want := append(append([]string(nil), ph.Requests...), ph.Flows...)
 			if len(want) == 0 {
 				for _, r := range plan.Requests {
 					want = append(want, r.Name)
+				}
+				for _, f := range plan.Flows {
+					want = append(want, f.Name)
 				}
 			}
 			sort.Strings(want)
