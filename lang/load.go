@@ -187,11 +187,15 @@ func (l *loader) load(srcs []source) *Plan {
 	order, diags := l.graph.sort()
 	l.diags = append(l.diags, diags...)
 	for _, n := range order {
-		if n.broken {
-			continue
-		}
+		// A block with a broken reference (undeclared, or in a cycle) is
+		// still decoded, so the errors of its other attributes are
+		// reported in the same pass; references to it stay unknown, so
+		// they add nothing of their own.
 		if n.build != nil {
 			n.build()
+		}
+		if n.broken {
+			n.value = cty.DynamicVal
 		}
 	}
 	l.finish(bodies)
