@@ -96,7 +96,9 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		b.WriteString("\nEnvelope\n")
 		for _, l := range r.Limits {
 			f := formatterFor(l.Metric)
-			peak, where := 0.0, ""
+			// From below any reading, so a metric that stays at 0 (no error
+			// all run) still has a peak and the tick it was first seen at.
+			peak, where := math.Inf(-1), ""
 			for _, tk := range r.Ticks {
 				if v, ok := tk.Sample.Metric(l.Metric); ok && v > peak {
 					peak, where = v, fmt.Sprintf("%s at %s", tk.Phase, fmtDur(tk.T))
@@ -107,7 +109,15 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 				b.WriteString("not modelled by the simulated target\n")
 				continue
 			}
-			fmt.Fprintf(b, "peak %s (%s, %.0f%% of the limit)", f(peak), where, 100*peak/l.Max)
+			if where == "" {
+				b.WriteString("no tick simulated\n")
+				continue
+			}
+			if peak == 0 {
+				fmt.Fprintf(b, "%s all run (0%% of the limit)", f(0))
+			} else {
+				fmt.Fprintf(b, "peak %s (%s, %.0f%% of the limit)", f(peak), where, 100*peak/l.Max)
+			}
 			if br := findBreach(r.Breaches, l); br != nil {
 				fmt.Fprintf(b, " — BREACHED at %s in %s (%s at %s req/s)", fmtDur(br.At), br.Phase, f(br.Value), fmtNum(br.Rate))
 			}
