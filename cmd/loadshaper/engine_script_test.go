@@ -87,6 +87,7 @@ phase "main" {
 		{"abort", []string{"run", "--quiet", abort, "--var", "base_url=" + slow.URL}, ExitAborted},
 		{"invalid", []string{"run", filepath.Join(dir, "missing.lshcl")}, ExitError},
 		{"usage", []string{"run", "--no-such-flag", p99}, ExitUsage},
+		{"out-extension", []string{"run", "--quiet", p99, "--out", filepath.Join(dir, "summary.xml")}, ExitUsage},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer

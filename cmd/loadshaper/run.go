@@ -33,7 +33,9 @@ printed and written.
 Flags:
   --var NAME=VALUE     set an input variable (repeatable)
   --var-file FILE      read variables from a file (repeatable)
-  --out FILE.json      write the summary as JSON (spec/summary-schema.md)
+  --out FILE           write the summary; the extension says how: .json (the
+                       summary, spec/summary-schema.md), .html (the report),
+                       .txt (the table); any other is refused before the run
   --quiet              no live progress (the summary is still printed)
   --progress MODE      auto, bars or lines (default auto: bars on a terminal)
   --seed N             seed for arrivals and templates (default: the plan's, else random)
@@ -90,6 +92,10 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout, stderr io.Writer) int {
 	if f.progress != "auto" && f.progress != "bars" && f.progress != "lines" {
 		fmt.Fprintf(stderr, "loadshaper run: --progress must be auto, bars or lines, not %q\n", f.progress)
+		return ExitUsage
+	}
+	outFmt, ok := outFormat("run", f.out, stderr)
+	if !ok {
 		return ExitUsage
 	}
 	opts := lang.LoadOptions{Vars: map[string]string{}, VarFiles: f.varFiles, Environ: os.Environ()}
@@ -170,18 +176,7 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	}
 	code := ExitOK
 	writeOut := func(path, format string) {
-		var err error
-		switch format {
-		case "json":
-			err = sum.WriteJSON(path)
-		case "text":
-			err = sum.WriteTextFile(path)
-		case "html":
-			err = sum.WriteHTMLFile(path)
-		default:
-			err = fmt.Errorf("format %q is not supported (json, html, text)", format)
-		}
-		if err != nil {
+		if err := sum.WriteFile(path, format); err != nil {
 			fmt.Fprintf(stderr, "loadshaper run: output %s: %v\n", path, err)
 			code = ExitError
 		} else if !f.quiet {
@@ -189,7 +184,7 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 		}
 	}
 	if f.out != "" {
-		writeOut(f.out, "json")
+		writeOut(f.out, outFmt)
 	}
 	for _, o := range plan.Outputs {
 		writeOut(o.Path, o.Format)
