@@ -62,3 +62,59 @@ def shape(ctx):
 		t.Fatalf("the rule never saw ctx.predictions.cpu in the dry-run: %+v", r.Shapers)
 	}
 }
+
+// ctx.metrics.<name> is None when there is no reading (the dry-run's first
+// tick, a metric the simulated target does not model), as in a run: a rule
+// that checks for None never falls back.
+func TestDryRunMissingMetricIsNone(t *testing.T) {
+	dir := t.TempDir()
+	plan := `
+target "api" { url = "http://127.0.0.1:8080" }
+envelope "safe" { cpu = 0.8 }
+request "r" { target = target.api }
+shaper "rule" { script = "rule.star" }
+phase "ramp" {
+  duration = "20s"
+  rate     = ramp(50, 500)
+  shapers  = [shaper.rule]
+}
+simulate {
+  capacity         = 400
+  cost_per_request = "2.5ms"
+}
+`
+	rule := `
+def shape(ctx):
+    cpu = ctx.metrics.cpu
+    if cpu == None:
+        return decision(rate = ctx.rate, reason = "no cpu reading")
+    if ctx.metrics.queue_depth != None:
+        return decision(rate = 0, reason = "the simulated target has no queue_depth")
+    if cpu > ctx.envelope.cpu:
+        return decision(rate = ctx.rate * 0.8, reason = "cpu %.2f" % cpu)
+    return decision(rate = ctx.rate)
+`
+	for name, src := range map[string]string{"p.lshcl": plan, "rule.star": rule} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, diags := lang.Load([]string{filepath.Join(dir, "p.lshcl")}, lang.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	r, err := Predict(p, 1, SourceOptions{HistoryPath: filepath.Join(dir, "h.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ph := range r.Phases {
+		for _, s := range ph.Shapers {
+			if s.Fallbacks > 0 {
+				t.Errorf("phase %s: %s fell back %d times: %s", ph.Name, s.Shaper, s.Fallbacks, s.LastError)
+			}
+		}
+	}
+	if len(r.Shapers) == 0 {
+		t.Fatal("no shaper in the report")
+	}
+}
