@@ -79,6 +79,7 @@ type loader struct {
 	absDir string
 
 	scriptCache      map[string]scriptResult
+	scriptDiagSeen   map[string]bool // script diagnostics already reported (a script shared by shapers)
 	varDecls         map[string]*variableDecl
 	envelopeAttrs    []hcl.Attributes
 	requestTargets   []*hcl.Attribute

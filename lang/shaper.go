@@ -48,7 +48,11 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 			}
 		}
 	default:
-		params = l.paramContent(remain, ScriptParams)
+		// A script's block: its sandbox limits and any attribute of the
+		// rule's own, which it reads as ctx.params.<name>.
+		var pd hcl.Diagnostics
+		params, pd = remain.JustAttributes()
+		l.diags = append(l.diags, pd...)
 		n.exprs = append(n.exprs, attrExprs(params)...)
 	}
 	n.build = func() {
@@ -64,13 +68,32 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 					l.errorf(exprRange(a), "Invalid script", "Rule scripts are Starlark files ending in .star; got %q.", p)
 				} else {
 					s.Script = l.abs(p)
-					l.loadScript(p, a)
+					if l.loadScript(p, a) {
+						l.later = append(l.later, func() { l.checkScriptAttrs(s, s.Script) })
+					}
 				}
 			}
 			s.Params = l.decodeParams(params, ScriptParams)
+			for name, a := range params {
+				if paramNamed(ScriptParams, name) {
+					continue
+				}
+				if v, ok := l.eval(a.Expr); ok {
+					s.Params[name] = v
+				}
+			}
 		}
 		n.value = objectVal(map[string]cty.Value{"name": cty.StringVal(s.Name)})
 	}
 	l.addNode(n)
 	l.plan.Shapers = append(l.plan.Shapers, s)
+}
+
+func paramNamed(params []Param, name string) bool {
+	for _, p := range params {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
