@@ -161,8 +161,7 @@ func (l *loader) checkParamAttrs(def *syntax.DefStmt, i int, what string, u scri
 		return
 	}
 	intentVars := map[*syntax.Ident]bool{} // loop variables over ctx.intents
-	var walk func(n syntax.Node) bool
-	walk = func(n syntax.Node) bool {
+	walk := func(n syntax.Node) bool {
 		if f, ok := n.(*syntax.ForStmt); ok && what == "ctx" {
 			if v, ok := f.Vars.(*syntax.Ident); ok && isChain(f.X, param, "intents") && boundOnce(def.Body, v) {
 				intentVars[firstOf(v)] = true
