@@ -12,8 +12,15 @@ var shaperBlockSchema = &hcl.BodySchema{
 		{Name: "strategy"},
 		{Name: "script"},
 		{Name: "envelope"},
+		{Name: "on_error"},
 	},
 }
+
+// OnErrorActions are what a run does when a shaper fails (its rule raises,
+// a strategy panics): "fallback", the default, uses the safe built-in for
+// that tick and carries on; "fail" stops the run at the first failure.
+// Either way a shaper that failed on every tick fails the run.
+var OnErrorActions = []string{"fallback", "fail"}
 
 // strategiesNeedingEnvelope act on predicted envelope breaches and are
 // meaningless without one.
@@ -59,6 +66,10 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 		if e, ok := l.refAttr(at["envelope"], KindEnvelope, "envelope"); ok {
 			s.Envelope = e
 		}
+		s.OnError = "fallback"
+		if v, ok := l.oneOf(at["on_error"], OnErrorActions, "choice for on_error"); ok {
+			s.OnError = v
+		}
 		if strategyOK {
 			s.Params = l.decodeParams(params, StrategyParams[strategy])
 		}
@@ -67,7 +78,7 @@ func (l *loader) decodeShaperBlock(b *hcl.Block) {
 				if !strings.HasSuffix(p, ".star") {
 					l.errorf(exprRange(a), "Invalid script", "Rule scripts are Starlark files ending in .star; got %q.", p)
 				} else {
-					s.Script = l.abs(p)
+					s.Script, s.ScriptName = l.abs(p), l.display(p)
 					if l.loadScript(p, a) {
 						l.later = append(l.later, func() { l.checkScriptAttrs(s, s.Script) })
 					}

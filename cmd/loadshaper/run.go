@@ -44,7 +44,8 @@ Flags:
 
 Exit codes (spec/exit-codes.md): 0 all thresholds held, 1 the plan is
 invalid or the run could not start, 2 bad flags, 3 a threshold failed,
-4 a threshold aborted the run, 130 interrupted.
+4 a threshold aborted the run, 6 a shaper failed the run (on_error = "fail",
+or it failed on every tick), 130 interrupted.
 
 Example:
   loadshaper run examples/demo.lshcl --var base_url=http://127.0.0.1:8080 --out out/demo.json
@@ -156,6 +157,9 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, abort := context.WithCancelCause(ctx) // a shaper with on_error = "fail" stops the run
+	defer abort(nil)
+	loop.SetStop(func(reason string) { abort(engine.StopCause(reason)) })
 	sum, err := engine.Run(ctx, plan, engine.Options{Progress: progress, Seed: f.seed,
 		Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}})
 	if err != nil {
@@ -192,6 +196,8 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	switch {
 	case sum.Outcome == engine.OutcomeInterrupted:
 		return ExitInterrupted
+	case loop.Report().ShaperFailure() != "":
+		return ExitShaper
 	case sum.Outcome == engine.OutcomeAborted:
 		return ExitAborted
 	case !sum.Passed():

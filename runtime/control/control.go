@@ -65,6 +65,10 @@ type Loop struct {
 	decisions []shapers.Decision
 	growth    string // the growth note of the last tick (Instruction.Growth)
 
+	point   *engine.ShapingPoint // what the last step saw and decided, for the live view and report
+	stop    func(reason string)  // stops the run early (on_error = "fail"); see SetStop
+	stopped bool
+
 	mu  sync.Mutex
 	rep Report
 	lat []time.Duration
@@ -100,6 +104,11 @@ type ShaperReport struct {
 	MinRatio   float64 `json:"min_ratio"` // smallest rate after / rate before
 	Fallbacks  int     `json:"fallbacks"`
 	LastError  string  `json:"last_error,omitempty"`
+	// Ticks counts the ticks it ran in; FirstFallbackAt is the run time of
+	// its first failure; OnError is its block's on_error.
+	Ticks           int     `json:"ticks"`
+	FirstFallbackAt float64 `json:"first_fallback_at_s,omitempty"`
+	OnError         string  `json:"on_error"`
 }
 
 // New builds the loop of a plan: every phase's shaper chain (so a bad
@@ -247,7 +256,9 @@ func (l *Loop) Control(ti engine.TickInfo, in shapers.Instruction) shapers.Instr
 		l.decisions = append(l.decisions, growthDecision(ti, in.Growth))
 	}
 	l.growth = in.Growth
+	l.point = l.shapingPoint(snap, in, out, l.decisions)
 	l.account(ti, ds, out, time.Since(start))
+	l.failFast(ds)
 	return out
 }
 
@@ -323,6 +334,7 @@ func (l *Loop) account(ti engine.TickInfo, ds []shapers.Decision, out shapers.In
 			l.rep.SafeModeReason = d.Reason
 		}
 		r := l.shaperReport(d.Shaper, d.Strategy)
+		r.Ticks++
 		if d.Changed != "" {
 			if r.TicksActed == 0 {
 				r.FirstAt = ti.Elapsed.Seconds()
@@ -337,6 +349,9 @@ func (l *Loop) account(ti engine.TickInfo, ds []shapers.Decision, out shapers.In
 			r.Contention = d.Contention
 		}
 		if d.Fallback {
+			if r.Fallbacks == 0 {
+				r.FirstFallbackAt = ti.Elapsed.Seconds()
+			}
 			r.Fallbacks++
 			r.LastError = d.Error
 		}
@@ -352,13 +367,14 @@ func (l *Loop) shaperReport(name, strategy string) *ShaperReport {
 			return &l.rep.Shapers[i]
 		}
 	}
-	l.rep.Shapers = append(l.rep.Shapers, ShaperReport{Shaper: name, Strategy: strategy, FirstAt: -1, MinRatio: 1})
+	l.rep.Shapers = append(l.rep.Shapers, ShaperReport{Shaper: name, Strategy: strategy, FirstAt: -1, MinRatio: 1, OnError: l.onError(name)})
 	return &l.rep.Shapers[len(l.rep.Shapers)-1]
 }
 
 // OnTick records the tick that just ended in history: the metrics read at
 // its start, the instruction the generators followed and the decisions.
 func (l *Loop) OnTick(ts *engine.TickStats) {
+	ts.Shaping = l.point
 	if l.rec == nil {
 		return
 	}
@@ -391,6 +407,7 @@ func WriteReport(w io.Writer, r Report) {
 	}
 	fmt.Fprintf(w, "\nshaping: %d ticks, control step p50 %.2f ms, p99 %.2f ms, max %.2f ms, %d overran the tick\n",
 		r.Ticks, r.LatencyP50, r.LatencyP99, r.LatencyMax, r.Overruns)
+	writeFailures(w, r)
 	for _, s := range r.Shapers {
 		line := fmt.Sprintf("  %-16s %-22s acted %d ticks", s.Shaper, s.Strategy, s.TicksActed)
 		if s.TicksActed > 0 {

@@ -80,6 +80,28 @@ func TestLoopDrivesARealRun(t *testing.T) {
 	if err != nil || withDecisions < 10 || withBusy < 5 {
 		t.Errorf("history: %d ticks with decisions, %d with busy (err %v)", withDecisions, withBusy, err)
 	}
+	// Every tick of the summary's timeline says what the loop saw and did:
+	// the envelope metric against its limit, the guard's band once it has
+	// learnt the line, and the guard as the binding shaper when it cut.
+	var read, banded, bound int
+	for _, p := range sum.Timeline {
+		sp := p.Shaping
+		if sp == nil || len(sp.Envelope) != 1 || sp.Envelope[0].Metric != "busy" || sp.Envelope[0].Limit != 6 {
+			t.Fatalf("tick at %.1fs: shaping %+v", p.T, sp)
+		}
+		if e := sp.Envelope[0]; !e.Missing && !e.Stale {
+			read++
+		}
+		if b := sp.Envelope[0].Prediction; b != nil && b.By == "guard" && b.Upper >= b.Value && b.HorizonS > 0 {
+			banded++
+		}
+		if b := sp.Binding(); b != nil && b.Shaper == "guard" && b.RateAfter < b.RateBefore && sp.Planned == b.RateBefore {
+			bound++
+		}
+	}
+	if read < 5 || banded < 3 || bound < 3 {
+		t.Errorf("of %d ticks: %d with a busy reading, %d with the guard's band, %d where the guard bound the rate", len(sum.Timeline), read, banded, bound)
+	}
 	var out bytes.Buffer
 	WriteReport(&out, r)
 	if !strings.Contains(out.String(), "guard") || !strings.Contains(out.String(), "control step p50") {

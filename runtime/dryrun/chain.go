@@ -52,6 +52,9 @@ func Links(plan *lang.Plan, phase *lang.Phase) ([]shapers.Link, error) {
 				return nil, fmt.Errorf("shaper %q: %w", blk.Name, err)
 			}
 			cfg.Script, cfg.Source, strategy = blk.Script, src, "script"
+			if blk.ScriptName != "" {
+				cfg.Script = blk.ScriptName // errors name it as lint does
+			}
 		}
 		sh, err := shapers.New(cfg)
 		if err != nil {

@@ -1,0 +1,164 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
+	"github.com/loadshaper/loadshaper/runtime/engine"
+	"github.com/loadshaper/loadshaper/runtime/history"
+	"github.com/loadshaper/loadshaper/runtime/testbed"
+	"github.com/loadshaper/loadshaper/stdlib"
+)
+
+// rulePlan is a one-phase plan against url whose only shaper is the rule
+// src (named rules/r.star, as a plan in the test's directory would).
+func rulePlan(t *testing.T, url, src, onError string, dur time.Duration) *lang.Plan {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "r.star")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &lang.Plan{
+		Name:      "rule-test",
+		Settings:  lang.Settings{Tick: 250 * time.Millisecond},
+		Targets:   []*lang.Target{{Name: "tb", URL: url, Timeout: 2 * time.Second, KeepAlive: true}},
+		Envelopes: []*lang.Envelope{{Name: "safe", Limits: []lang.Limit{{Metric: "cpu", Max: 0.8, Unit: "fraction"}}}},
+		Requests:  []*lang.Request{{Name: "get", Target: "tb", Method: "GET", Path: "/", Weight: 1, Priority: "normal"}},
+		Shapers:   []*lang.Shaper{{Name: "rule", Script: path, ScriptName: "rules/r.star", OnError: onError}},
+		Phases: []*lang.Phase{{Name: "ramp", Duration: dur, Rate: stdlib.Ramp{From: 20, To: 100}, Arrival: "uniform",
+			Shapers: []string{"rule"}}},
+	}
+}
+
+// A rule that lints clean but fails on every tick at run time cannot hide:
+// the live view marks every tick with the rule's file:line, the summary
+// prints the whole error and fails the run, the summary's timeline and
+// history keep the error of each tick.
+func TestBrokenRuleCannotHide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load for 2 s")
+	}
+	tb, err := testbed.Start(testbed.Config{Workers: 8, Capacity: 2000, Cost: 10 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	plan := rulePlan(t, tb.URL, "def shape(ctx):\n    w = ctx.mix[\"checkout\"]\n    return decision(rate = ctx.rate * w)\n", "fallback", 2*time.Second)
+	store, rec, loop := recordedLoop(t, plan)
+	var live bytes.Buffer
+	sum, err := engine.Run(context.Background(), plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick},
+		Progress: engine.LineProgress{W: &live}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rec.Finish(sum.Outcome, time.Now())
+	const where = `rules/r.star:2:16: in shape: key "checkout" not in dict`
+	r := loop.Report()
+	if f := r.ShaperFailure(); !strings.Contains(f, `shaper "rule" failed on every one of its`) {
+		t.Errorf("ShaperFailure = %q", f)
+	}
+	var out bytes.Buffer
+	WriteReport(&out, r)
+	for _, want := range []string{`FAILED: shaper "rule" failed on every one of its`, "      " + where, "Traceback (most recent call last):"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	ticks := strings.Count(live.String(), "\n[")
+	if n := strings.Count(live.String(), "[rule FAILED: "+where+"]"); n == 0 || n < ticks-1 {
+		t.Errorf("%d of %d live lines show the failure:\n%s", n, ticks, live.String())
+	}
+	marked := 0
+	for _, p := range sum.Timeline {
+		if fs := p.Shaping.Fallbacks(); len(fs) == 1 && fs[0].Error == where {
+			marked++
+		}
+	}
+	if marked < len(sum.Timeline)-1 {
+		t.Errorf("%d of %d timeline points carry the failure", marked, len(sum.Timeline))
+	}
+	withError := 0
+	_ = store.Ticks(rec.Run().ID, time.Time{}, time.Now().Add(time.Hour), func(tk history.Tick) bool {
+		for _, d := range tk.Decisions {
+			if d.Fallback && strings.HasPrefix(d.Error, where+"\nTraceback") {
+				withError++
+			}
+		}
+		return true
+	})
+	if withError < r.Ticks-1 {
+		t.Errorf("history keeps the error on %d of %d ticks", withError, r.Ticks)
+	}
+}
+
+// on_error = "fail": the first failure stops the run, as aborted with the
+// rule's error, through the stop function the caller wires to its context.
+func TestOnErrorFailStopsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load")
+	}
+	tb, err := testbed.Start(testbed.Config{Workers: 8, Capacity: 2000, Cost: 10 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	plan := rulePlan(t, tb.URL, "def shape(ctx):\n    if ctx.tick >= 2:\n        fail(\"rule gave up\")\n    return None\n", "fail", 10*time.Second)
+	_, rec, loop := recordedLoop(t, plan)
+	ctx, abort := context.WithCancelCause(context.Background())
+	defer abort(nil)
+	loop.SetStop(func(reason string) { abort(engine.StopCause(reason)) })
+	sum, err := engine.Run(ctx, plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rec.Finish(sum.Outcome, time.Now())
+	if sum.Outcome != engine.OutcomeAborted || !strings.Contains(sum.Reason, `shaper "rule" failed (on_error = "fail"): rules/r.star:3:13: in shape: fail: rule gave up`) {
+		t.Errorf("outcome %s: %s", sum.Outcome, sum.Reason)
+	}
+	// Stopped at the third control step of 40, not at the phase's end.
+	if n := len(sum.Timeline); n > 6 {
+		t.Errorf("%d ticks ran after the failure at the third", n)
+	}
+	if f := loop.Report().ShaperFailure(); !strings.Contains(f, `on_error = "fail"`) {
+		t.Errorf("ShaperFailure = %q", f)
+	}
+}
+
+// ctx.metrics.cpu is None in a run when no source provides cpu, as the
+// spec says: the rule that checks for None runs on every tick.
+func TestRunMissingMetricIsNone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends load for 1 s")
+	}
+	tb, err := testbed.Start(testbed.Config{Workers: 8, Capacity: 2000, Cost: 10 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	plan := rulePlan(t, tb.URL, `
+def shape(ctx):
+    if ctx.metrics.cpu == None:
+        return decision(rate = ctx.rate * 0.5, reason = "no cpu reading: half rate")
+    return decision(rate = ctx.rate)
+`, "fallback", time.Second)
+	_, rec, loop := recordedLoop(t, plan)
+	sum, err := engine.Run(context.Background(), plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rec.Finish(sum.Outcome, time.Now())
+	r := loop.Report()
+	if len(r.Shapers) == 0 || r.Shapers[0].Fallbacks != 0 || r.Shapers[0].TicksActed == 0 || r.ShaperFailure() != "" {
+		t.Fatalf("report %+v", r.Shapers)
+	}
+	p := sum.Timeline[1].Shaping
+	if b := p.Binding(); b == nil || b.Reason != "no cpu reading: half rate" || len(p.Envelope) != 1 || !p.Envelope[0].Missing {
+		t.Errorf("shaping point %+v", p)
+	}
+}
