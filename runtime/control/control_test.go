@@ -102,6 +102,17 @@ func TestLoopDrivesARealRun(t *testing.T) {
 	if read < 5 || banded < 3 || bound < 3 {
 		t.Errorf("of %d ticks: %d with a busy reading, %d with the guard's band, %d where the guard bound the rate", len(sum.Timeline), read, banded, bound)
 	}
+	// The HTML report of the run draws them: the envelope metric with the
+	// guard's band and the limit, the guard's decisions on the rate chart.
+	var page strings.Builder
+	if err := sum.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"busy against its limit (6)", `<polygon class="band"`, `<line class="limit"`, "<title>guard at ", "predicted for "} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("the HTML report lacks %q", want)
+		}
+	}
 	var out bytes.Buffer
 	WriteReport(&out, r)
 	if !strings.Contains(out.String(), "guard") || !strings.Contains(out.String(), "control step p50") {
