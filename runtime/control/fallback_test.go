@@ -16,24 +16,51 @@ import (
 	"github.com/loadshaper/loadshaper/stdlib"
 )
 
-// rulePlan is a one-phase plan against url whose only shaper is the rule
-// src (named rules/r.star, as a plan in the test's directory would).
-func rulePlan(t *testing.T, url, src, onError string, dur time.Duration) *lang.Plan {
+// ruleRun is a run of a one-phase plan whose only shaper is the rule src
+// (named rules/r.star, as a plan in the test's directory would), against a
+// testbed on 127.0.0.1, its loop recording into a history of its own and
+// wired to stop the run as the CLI does.
+type ruleRun struct {
+	sum   *engine.Summary
+	loop  *Loop
+	store *history.Store
+	rec   *history.Recorder
+}
+
+func runRule(t *testing.T, src, onError string, dur time.Duration, progress engine.Progress) ruleRun {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("sends load")
+	}
+	tb, err := testbed.Start(testbed.Config{Workers: 8, Capacity: 2000, Cost: 10 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
 	path := filepath.Join(t.TempDir(), "r.star")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &lang.Plan{
+	plan := &lang.Plan{
 		Name:      "rule-test",
 		Settings:  lang.Settings{Tick: 250 * time.Millisecond},
-		Targets:   []*lang.Target{{Name: "tb", URL: url, Timeout: 2 * time.Second, KeepAlive: true}},
+		Targets:   []*lang.Target{{Name: "tb", URL: tb.URL, Timeout: 2 * time.Second, KeepAlive: true}},
 		Envelopes: []*lang.Envelope{{Name: "safe", Limits: []lang.Limit{{Metric: "cpu", Max: 0.8, Unit: "fraction"}}}},
 		Requests:  []*lang.Request{{Name: "get", Target: "tb", Method: "GET", Path: "/", Weight: 1, Priority: "normal"}},
 		Shapers:   []*lang.Shaper{{Name: "rule", Script: path, ScriptName: "rules/r.star", OnError: onError}},
 		Phases: []*lang.Phase{{Name: "ramp", Duration: dur, Rate: stdlib.Ramp{From: 20, To: 100}, Arrival: "uniform",
 			Shapers: []string{"rule"}}},
 	}
+	store, rec, loop := recordedLoop(t, plan)
+	ctx, abort := context.WithCancelCause(context.Background())
+	defer abort(nil)
+	loop.SetStop(func(reason string) { abort(engine.StopCause(reason)) })
+	sum, err := engine.Run(ctx, plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}, Progress: progress, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rec.Finish(sum.Outcome, time.Now())
+	return ruleRun{sum, loop, store, rec}
 }
 
 // A rule that lints clean but fails on every tick at run time cannot hide:
@@ -41,23 +68,10 @@ func rulePlan(t *testing.T, url, src, onError string, dur time.Duration) *lang.P
 // prints the whole error and fails the run, the summary's timeline and
 // history keep the error of each tick.
 func TestBrokenRuleCannotHide(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sends load for 2 s")
-	}
-	tb, err := testbed.Start(testbed.Config{Workers: 8, Capacity: 2000, Cost: 10 * time.Microsecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
-	plan := rulePlan(t, tb.URL, "def shape(ctx):\n    w = ctx.mix[\"checkout\"]\n    return decision(rate = ctx.rate * w)\n", "fallback", 2*time.Second)
-	store, rec, loop := recordedLoop(t, plan)
 	var live bytes.Buffer
-	sum, err := engine.Run(context.Background(), plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick},
-		Progress: engine.LineProgress{W: &live}, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = rec.Finish(sum.Outcome, time.Now())
+	run := runRule(t, "def shape(ctx):\n    w = ctx.mix[\"checkout\"]\n    return decision(rate = ctx.rate * w)\n", "fallback", 2*time.Second,
+		engine.LineProgress{W: &live})
+	sum, loop, store, rec := run.sum, run.loop, run.store, run.rec
 	const where = `rules/r.star:2:16: in shape: key "checkout" not in dict`
 	r := loop.Report()
 	if f := r.ShaperFailure(); !strings.Contains(f, `shaper "rule" failed on every one of its`) {
@@ -100,24 +114,8 @@ func TestBrokenRuleCannotHide(t *testing.T) {
 // on_error = "fail": the first failure stops the run, as aborted with the
 // rule's error, through the stop function the caller wires to its context.
 func TestOnErrorFailStopsTheRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sends load")
-	}
-	tb, err := testbed.Start(testbed.Config{Workers: 8, Capacity: 2000, Cost: 10 * time.Microsecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
-	plan := rulePlan(t, tb.URL, "def shape(ctx):\n    if ctx.tick >= 2:\n        fail(\"rule gave up\")\n    return None\n", "fail", 10*time.Second)
-	_, rec, loop := recordedLoop(t, plan)
-	ctx, abort := context.WithCancelCause(context.Background())
-	defer abort(nil)
-	loop.SetStop(func(reason string) { abort(engine.StopCause(reason)) })
-	sum, err := engine.Run(ctx, plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = rec.Finish(sum.Outcome, time.Now())
+	run := runRule(t, "def shape(ctx):\n    if ctx.tick >= 2:\n        fail(\"rule gave up\")\n    return None\n", "fail", 10*time.Second, nil)
+	sum, loop := run.sum, run.loop
 	if sum.Outcome != engine.OutcomeAborted || !strings.Contains(sum.Reason, `shaper "rule" failed (on_error = "fail"): rules/r.star:3:13: in shape: fail: rule gave up`) {
 		t.Errorf("outcome %s: %s", sum.Outcome, sum.Reason)
 	}
@@ -133,26 +131,13 @@ func TestOnErrorFailStopsTheRun(t *testing.T) {
 // ctx.metrics.cpu is None in a run when no source provides cpu, as the
 // spec says: the rule that checks for None runs on every tick.
 func TestRunMissingMetricIsNone(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sends load for 1 s")
-	}
-	tb, err := testbed.Start(testbed.Config{Workers: 8, Capacity: 2000, Cost: 10 * time.Microsecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
-	plan := rulePlan(t, tb.URL, `
+	run := runRule(t, `
 def shape(ctx):
     if ctx.metrics.cpu == None:
         return decision(rate = ctx.rate * 0.5, reason = "no cpu reading: half rate")
     return decision(rate = ctx.rate)
-`, "fallback", time.Second)
-	_, rec, loop := recordedLoop(t, plan)
-	sum, err := engine.Run(context.Background(), plan, engine.Options{Controller: loop, OnTick: []func(*engine.TickStats){loop.OnTick}, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = rec.Finish(sum.Outcome, time.Now())
+`, "fallback", time.Second, nil)
+	sum, loop := run.sum, run.loop
 	r := loop.Report()
 	if len(r.Shapers) == 0 || r.Shapers[0].Fallbacks != 0 || r.Shapers[0].TicksActed == 0 || r.ShaperFailure() != "" {
 		t.Fatalf("report %+v", r.Shapers)

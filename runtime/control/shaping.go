@@ -1,8 +1,9 @@
 package control
 
 import (
+	"maps"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/loadshaper/loadshaper/runtime/engine"
 	"github.com/loadshaper/loadshaper/shapers"
@@ -28,7 +29,7 @@ func (l *Loop) shapingPoint(snap *shapers.Snapshot, in, out shapers.Instruction,
 		binding = b.Shaper
 	}
 	limits := l.reportLimits()
-	for _, m := range sortedKeys(limits) {
+	for _, m := range slices.Sorted(maps.Keys(limits)) {
 		r := engine.EnvelopeReading{Metric: m, Limit: limits[m]}
 		if mt, ok := snap.Metrics[m]; ok && !math.IsNaN(mt.Value) {
 			r.Value, r.Stale = mt.Value, mt.Stale
@@ -77,14 +78,5 @@ func (l *Loop) reportLimits() shapers.Limits {
 			}
 		}
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

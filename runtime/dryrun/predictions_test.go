@@ -12,7 +12,6 @@ import (
 // A rule that reads ctx.predictions sees the predictor blocks' forecasts in
 // a dry-run, as it does in a run: without them it would never act here.
 func TestDryRunRulesSeePredictions(t *testing.T) {
-	dir := t.TempDir()
 	plan := `
 target "api" { url = "http://127.0.0.1:8080" }
 envelope "safe" { cpu = 0.8 }
@@ -39,19 +38,7 @@ def shape(ctx):
         return decision(rate = ctx.rate * 0.99, reason = "forecast upper %.3f" % ctx.predictions.cpu.upper)
     return None
 `
-	for name, src := range map[string]string{"p.lshcl": plan, "rule.star": rule} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p, diags := lang.Load([]string{filepath.Join(dir, "p.lshcl")}, lang.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	r, err := Predict(p, 1, SourceOptions{HistoryPath: filepath.Join(dir, "h.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := predictWithRule(t, plan, rule)
 	seen := 0
 	for _, s := range r.Shapers {
 		if strings.Contains(s.Reason+s.LastReason, "forecast upper") {
@@ -67,7 +54,6 @@ def shape(ctx):
 // tick, a metric the simulated target does not model), as in a run: a rule
 // that checks for None never falls back.
 func TestDryRunMissingMetricIsNone(t *testing.T) {
-	dir := t.TempDir()
 	plan := `
 target "api" { url = "http://127.0.0.1:8080" }
 envelope "safe" { cpu = 0.8 }
@@ -94,6 +80,24 @@ def shape(ctx):
         return decision(rate = ctx.rate * 0.8, reason = "cpu %.2f" % cpu)
     return decision(rate = ctx.rate)
 `
+	r := predictWithRule(t, plan, rule)
+	for _, ph := range r.Phases {
+		for _, s := range ph.Shapers {
+			if s.Fallbacks > 0 {
+				t.Errorf("phase %s: %s fell back %d times: %s", ph.Name, s.Shaper, s.Fallbacks, s.LastError)
+			}
+		}
+	}
+	if len(r.Shapers) == 0 {
+		t.Fatal("no shaper in the report")
+	}
+}
+
+// predictWithRule dry-runs plan (p.lshcl) with its rule (rule.star) from a
+// directory of their own.
+func predictWithRule(t *testing.T, plan, rule string) *Report {
+	t.Helper()
+	dir := t.TempDir()
 	for name, src := range map[string]string{"p.lshcl": plan, "rule.star": rule} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
@@ -107,14 +111,5 @@ def shape(ctx):
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ph := range r.Phases {
-		for _, s := range ph.Shapers {
-			if s.Fallbacks > 0 {
-				t.Errorf("phase %s: %s fell back %d times: %s", ph.Name, s.Shaper, s.Fallbacks, s.LastError)
-			}
-		}
-	}
-	if len(r.Shapers) == 0 {
-		t.Fatal("no shaper in the report")
-	}
+	return r
 }

@@ -150,7 +150,7 @@ func fmtReading(metric string, v, limit float64) string {
 	case lang.UnitSeconds:
 		return ms(v * 1000)
 	case lang.UnitBytes:
-		return fmtBytes(v)
+		return FormatBytes(v)
 	case lang.UnitFraction:
 		if limit < 0.1 {
 			return strconv.FormatFloat(v, 'f', 3, 64)
@@ -160,7 +160,9 @@ func fmtReading(metric string, v, limit float64) string {
 	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
-func fmtBytes(v float64) string {
+// FormatBytes prints a size in the largest binary unit that keeps it at
+// least 1, to three figures: 1.5GiB, 512MiB, 900B.
+func FormatBytes(v float64) string {
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
 	i := 0
 	for v >= 1024 && i < len(units)-1 {
