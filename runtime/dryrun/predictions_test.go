@@ -1,6 +1,7 @@
 package dryrun
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,4 +113,34 @@ func predictWithRule(t *testing.T, plan, rule string) *Report {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// A rule that fails on every tick of the dry-run is as loud as in the run
+// it predicts: the verdict says so, and the shapers section prints the
+// error's first line (the rule's file:line:col) with its backtrace under it.
+func TestDryRunSaysAFailingRuleFails(t *testing.T) {
+	r := predictWithRule(t, `
+target "api" { url = "http://127.0.0.1:8080" }
+envelope "safe" { cpu = 0.8 }
+request "r" { target = target.api }
+shaper "rule" { script = "rule.star" }
+phase "ramp" {
+  duration = "10s"
+  rate     = ramp(50, 500)
+  shapers  = [shaper.rule]
+}
+`, "def shape(ctx):\n    return decision(rate = ctx.mix[\"checkout\"])\n")
+	var b bytes.Buffer
+	if err := WriteText(&b, r, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		`shaper "rule" FAILS on every tick of phase ramp (the run would exit 6)`,
+		`/rule.star:2:35: in shape: key "checkout" not in dict` + "\n        Traceback (most recent call last):",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the dry-run report lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -157,7 +157,10 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 				fmt.Fprintf(b, "      binding metric: %s\n", a.Contention)
 			}
 			if a.Fallbacks > 0 {
-				fmt.Fprintf(b, "      fell back to the safe built-in in %d ticks: %s\n", a.Fallbacks, a.LastError)
+				// The error's first line says where (a rule's file:line:col);
+				// its backtrace follows, indented under it.
+				fmt.Fprintf(b, "      fell back to the safe built-in in %d ticks: %s\n", a.Fallbacks,
+					strings.ReplaceAll(strings.TrimRight(a.LastError, "\n"), "\n", "\n        "))
 			}
 		}
 	}
@@ -230,6 +233,24 @@ func verdictText(r *Report) string {
 	}
 	if risk > 0 {
 		parts = append(parts, fmt.Sprintf("%d threshold(s) at risk", risk))
+	}
+	// A failing rule is as loud here as in the run it predicts.
+	for _, p := range r.Phases {
+		ticks := 0
+		for _, tk := range r.Ticks {
+			if tk.Phase == p.Name {
+				ticks++
+			}
+		}
+		for _, a := range p.Shapers {
+			switch {
+			case a.Fallbacks == 0:
+			case a.Fallbacks >= ticks:
+				parts = append(parts, fmt.Sprintf("shaper %q FAILS on every tick of phase %s (the run would exit 6)", a.Shaper, p.Name))
+			default:
+				parts = append(parts, fmt.Sprintf("shaper %q fails in %d of %d ticks of phase %s", a.Shaper, a.Fallbacks, ticks, p.Name))
+			}
+		}
 	}
 	return strings.Join(parts, "; ") + "."
 }
