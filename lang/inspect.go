@@ -108,6 +108,7 @@ type InspectShaper struct {
 	Name     string                     `json:"name"`
 	Strategy string                     `json:"strategy,omitempty"`
 	Script   string                     `json:"script,omitempty"`
+	OnError  string                     `json:"on_error,omitempty"` // only when not the default fallback
 	Envelope string                     `json:"envelope,omitempty"`
 	Params   map[string]json.RawMessage `json:"params"`
 }
@@ -264,7 +265,7 @@ func Inspect(p *Plan) *Inspection {
 			Horizon: dur(pr.Horizon), History: dur(pr.History), Params: ctyMap(pr.Params)})
 	}
 	for _, s := range p.Shapers {
-		in.Shapers = append(in.Shapers, InspectShaper{Name: s.Name, Strategy: s.Strategy, Script: rel(p.Dir, s.Script), Envelope: s.Envelope, Params: ctyMap(s.Params)})
+		in.Shapers = append(in.Shapers, InspectShaper{Name: s.Name, Strategy: s.Strategy, Script: rel(p.Dir, s.Script), OnError: nonDefault(s.OnError, "fallback"), Envelope: s.Envelope, Params: ctyMap(s.Params)})
 	}
 	for _, ph := range p.Phases {
 		ip := InspectPhase{Name: ph.Name, Start: dur(ph.Start), End: dur(ph.Start + ph.Duration), Duration: dur(ph.Duration),
@@ -378,4 +379,11 @@ func redactHeaders(h map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+func nonDefault(v, def string) string {
+	if v == def {
+		return ""
+	}
+	return v
 }

@@ -79,6 +79,7 @@ type loader struct {
 	absDir string
 
 	scriptCache      map[string]scriptResult
+	scriptDiagSeen   map[string]bool // script diagnostics already reported (a script shared by shapers)
 	varDecls         map[string]*variableDecl
 	envelopeAttrs    []hcl.Attributes
 	requestTargets   []*hcl.Attribute
@@ -188,11 +189,15 @@ func (l *loader) load(srcs []source) *Plan {
 	order, diags := l.graph.sort()
 	l.diags = append(l.diags, diags...)
 	for _, n := range order {
-		if n.broken {
-			continue
-		}
+		// A block with a broken reference (undeclared, or in a cycle) is
+		// still decoded, so the errors of its other attributes are
+		// reported in the same pass; references to it stay unknown, so
+		// they add nothing of their own.
 		if n.build != nil {
 			n.build()
+		}
+		if n.broken {
+			n.value = cty.DynamicVal
 		}
 	}
 	l.finish(bodies)

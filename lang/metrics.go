@@ -39,6 +39,11 @@ var BuiltinMetrics = map[string]string{
 	"check_failure_rate": UnitFraction,
 }
 
+// MetricUnit is the unit of a metric's values: UnitFraction, UnitBytes,
+// UnitSeconds, UnitRPS or UnitNumber (see metricUnit), for the views that
+// print a reading against its limit.
+func MetricUnit(name string) string { return metricUnit(name) }
+
 // metricUnit is the unit of a metric: built-in, or guessed from a user
 // metric's name (memory_*, *_bytes are sizes; latency_*, *_seconds are
 // durations; *_ratio, *_fraction are fractions).

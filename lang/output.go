@@ -19,6 +19,21 @@ var outputBlockSchema = &hcl.BodySchema{
 // format is not set.
 var OutputFormats = []string{"json", "html", "text"}
 
+// OutputFormatOf is the summary format a file's extension names: .json;
+// .html or .htm; .txt, .text or .log. ok is false for any other extension,
+// so a summary is never written in a format its name does not say.
+func OutputFormatOf(path string) (format string, ok bool) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		return "json", true
+	case ".html", ".htm":
+		return "html", true
+	case ".txt", ".text", ".log":
+		return "text", true
+	}
+	return "", false
+}
+
 func (l *loader) decodeOutputBlock(b *hcl.Block) {
 	content, diags := b.Body.Content(outputBlockSchema)
 	l.diags = append(l.diags, diags...)
@@ -35,14 +50,7 @@ func (l *loader) decodeOutputBlock(b *hcl.Block) {
 		if f, ok := l.oneOf(at["format"], OutputFormats, "output format"); ok {
 			o.Format = f
 		} else if at["format"] == nil && o.Path != "" {
-			switch strings.ToLower(filepath.Ext(o.Path)) {
-			case ".json":
-				o.Format = "json"
-			case ".html", ".htm":
-				o.Format = "html"
-			case ".txt", ".text", ".log":
-				o.Format = "text"
-			default:
+			if o.Format, ok = OutputFormatOf(o.Path); !ok {
 				l.errorf(exprRange(at["path"]), "Cannot tell the output format", "%q does not end in .json, .html or .txt; set format = %s.", o.Path, quotedList(OutputFormats))
 			}
 		}

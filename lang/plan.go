@@ -175,12 +175,17 @@ type Predictor struct {
 
 // Shaper is one shaper of the chain: a built-in strategy or a Starlark script.
 type Shaper struct {
-	Name      string
-	Strategy  string // built-in strategy name; "" when Script is set
-	Script    string // absolute path of the Starlark script; "" when Strategy is set
-	Envelope  string // envelope name; "" = none
-	Params    map[string]cty.Value
-	DeclRange hcl.Range
+	Name     string
+	Strategy string // built-in strategy name; "" when Script is set
+	Script   string // absolute path of the Starlark script; "" when Strategy is set
+	// ScriptName is the script as diagnostics name it (the plan's directory
+	// as given, joined with the path the plan wrote): what a failing rule's
+	// file:line:col says at run time too.
+	ScriptName string
+	Envelope   string // envelope name; "" = none
+	OnError    string // what a failure does: "fallback" (the default) or "fail" (OnErrorActions)
+	Params     map[string]cty.Value
+	DeclRange  hcl.Range
 }
 
 // Phase is one step of the timeline.

@@ -30,6 +30,7 @@ var EntryPoints = []struct {
 
 type scriptResult struct {
 	globals starlark.StringDict
+	file    *syntax.File // resolved, for the attribute checks
 	ok      bool
 }
 
@@ -148,7 +149,7 @@ func (l *loader) compileScript(abs, display string, planRange *hcl.Range) script
 		return scriptResult{}
 	}
 	universe := starlib.Universe()
-	_, prog, err := starlark.SourceProgramOptions(starlib.FileOptions, display, src, universe.Has)
+	file, prog, err := starlark.SourceProgramOptions(starlib.FileOptions, display, src, universe.Has)
 	if err != nil {
 		l.diags = append(l.diags, starlarkDiags(display, src, err, universe)...)
 		return scriptResult{globals: starlark.StringDict{}}
@@ -185,7 +186,7 @@ func (l *loader) compileScript(abs, display string, planRange *hcl.Range) script
 		return scriptResult{globals: starlark.StringDict{}}
 	}
 	globals.Freeze()
-	return scriptResult{globals: globals, ok: true}
+	return scriptResult{globals: globals, file: file, ok: true}
 }
 
 // starlarkDiags converts Starlark's errors (syntax, resolve, evaluation)

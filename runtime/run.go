@@ -122,7 +122,7 @@ func Start(ctx context.Context, plan *lang.Plan, o Options) (*Running, error) {
 	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	r.stop = stop
-	loop := &loop{ctl: ctl, live: r.live, rec: r.rec, observers: o.OnTick}
+	loop := &loop{ctl: ctl, live: r.live, rec: r.rec, observers: o.OnTick, stop: stop}
 	go func() {
 		defer close(r.done)
 		defer stop(nil)
@@ -196,6 +196,7 @@ type loop struct {
 	live      *liveReadings
 	rec       *history.Recorder
 	observers []func(*Tick)
+	stop      context.CancelCauseFunc
 	last      tick.Result
 }
 
@@ -205,12 +206,17 @@ func (l *loop) Control(ti engine.TickInfo) engine.Command {
 	res := l.ctl.Step(context.Background(), ti.Position(), l.live)
 	l.ctl.Timed(time.Since(start))
 	l.last = res
+	if res.Stop != "" {
+		// A shaper with on_error = "fail" failed: the run ends, aborted.
+		l.stop(engine.StopCause(res.Stop))
+	}
 	return engine.Command{Instruction: res.Instruction, Follow: res.Follow}
 }
 
 // onTick records the tick that just ended: the metrics read at its start,
 // the instruction the generators followed and the decisions.
 func (l *loop) onTick(ts *engine.TickStats) {
+	ts.Shaping = l.last.Shaping // before the live view draws the tick
 	if l.rec != nil {
 		fresh, stale := l.last.Readings.Flat()
 		_ = l.rec.Record(history.Tick{N: ts.Tick, At: ts.At, Phase: ts.Phase, Metrics: fresh, Stale: stale,

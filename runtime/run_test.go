@@ -51,7 +51,8 @@ func TestLoopDrivesARealRun(t *testing.T) {
 	}
 	store, rec := recorded(t, plan)
 	res := mustRun(t, plan, Options{Recorder: rec, Seed: 1})
-	_ = rec.Finish(res.Summary.Outcome, time.Now())
+	sum := res.Summary
+	_ = rec.Finish(sum.Outcome, time.Now())
 	r := res.Shaping
 	if r.Ticks < 10 || len(r.Shapers) != 1 || r.Shapers[0].Shaper != "guard" {
 		t.Fatalf("report = %+v", r)
@@ -72,6 +73,41 @@ func TestLoopDrivesARealRun(t *testing.T) {
 	})
 	if err != nil || withDecisions < 10 || withBusy < 5 {
 		t.Errorf("history: %d ticks with decisions, %d with busy (err %v)", withDecisions, withBusy, err)
+	}
+	// Every tick of the summary's timeline says what the loop saw and did:
+	// the envelope metric against its limit, the guard's band once it has
+	// learnt the line, and the guard as the binding shaper when it cut.
+	var read, banded, bound int
+	for _, p := range sum.Timeline {
+		sp := p.Shaping
+		if sp == nil || len(sp.Envelope) != 1 || sp.Envelope[0].Metric != "busy" || sp.Envelope[0].Limit != 6 {
+			t.Fatalf("tick at %.1fs: shaping %+v", p.T, sp)
+		}
+		if e := sp.Envelope[0]; !e.Missing && !e.Stale {
+			read++
+		}
+		if b := sp.Envelope[0].Prediction; b != nil && b.By == "guard" && b.Upper >= b.Value && b.HorizonS > 0 {
+			banded++
+		}
+		if b := sp.Binding(); b != nil && b.Shaper == "guard" && b.RateAfter < b.RateBefore && sp.Planned == b.RateBefore {
+			bound++
+		}
+	}
+	// The guard learns the line after a few ticks, later on a busy machine:
+	// one band shows the report carries it.
+	if read < 5 || banded < 1 || bound < 3 {
+		t.Errorf("of %d ticks: %d with a busy reading, %d with the guard's band, %d where the guard bound the rate", len(sum.Timeline), read, banded, bound)
+	}
+	// The HTML report of the run draws them: the envelope metric with the
+	// guard's band and the limit, the guard's decisions on the rate chart.
+	var page strings.Builder
+	if err := sum.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"busy against its limit (6)", `<polygon class="band"`, `<line class="limit"`, "<title>guard at ", "predicted for "} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("the HTML report lacks %q", want)
+		}
 	}
 	var out bytes.Buffer
 	tick.WriteReport(&out, r)

@@ -96,4 +96,9 @@ type Decision struct {
 	// Error is the shaper's error when Fallback is set, with the script's
 	// backtrace (file:line) for Starlark rules.
 	Error string
+	// Bands are the predictions behind the decision in numbers, one per
+	// envelope metric the shaper predicts: what it expects the metric to
+	// read at the rate it chose, Horizon from now. The run's report draws
+	// them against the readings and the limit. Nil when it predicts nothing.
+	Bands []Prediction
 }

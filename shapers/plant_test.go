@@ -249,3 +249,41 @@ func predictiveChain(t testing.TB, env Limits) *Chain {
 	}
 	return NewChain([]Link{{Name: "p", Strategy: "predictive_rate_limit", Shaper: sh}}, ChainOptions{})
 }
+
+// predictive_rate_limit says in numbers what it predicts: the band of cpu
+// at the rate it chose, a lag ahead. Once the line is learnt, the band's
+// upper bound is what it holds under the limit, and the readings of the
+// rate it sent fall close to the point forecast.
+func TestPredictiveBandsInNumbers(t *testing.T) {
+	p := newPlant()
+	p.hint = true
+	env := Limits{"cpu": 0.8}
+	c := predictiveChain(t, env)
+	plan := ramp(100, 2000, 60)
+	var bands []Prediction
+	for i := 0; i < 90; i++ {
+		s := &Snapshot{Tick: i, Now: time.Duration(i) * time.Second, Interval: time.Second, Envelope: env,
+			Phase:   PhaseInfo{Name: "p", Elapsed: time.Duration(i) * time.Second, Duration: 90 * time.Second, PlannedRate: plan(i)},
+			Metrics: map[string]Metric{"cpu": p.reading(i)}}
+		out, ds := c.Run(s, Instruction{Rate: plan(i)})
+		p.apply(i, out.Rate)
+		bands = append(bands, Prediction{})
+		for _, b := range ds[0].Bands {
+			if b.Metric == "cpu" {
+				bands[i] = b
+			}
+		}
+	}
+	last := bands[len(bands)-1]
+	if last.Metric != "cpu" || last.Horizon <= 0 || !(last.Lower <= last.Value && last.Value < last.Upper) {
+		t.Fatalf("last band %+v", last)
+	}
+	// Held at the limit: the upper bound is at (or just under) 0.8 at the end.
+	if last.Upper > 0.8+0.01 || last.Upper < 0.7 {
+		t.Errorf("upper bound %.3f at the end of a ramp past capacity, want about the 0.8 limit", last.Upper)
+	}
+	// The true cpu of the rate sent is near the point forecast.
+	if got := p.cpu[len(p.cpu)-1]; math.Abs(got-last.Value) > 0.05 {
+		t.Errorf("point forecast %.3f, true cpu %.3f", last.Value, got)
+	}
+}

@@ -463,6 +463,7 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 	target = math.Max(target, math.Min(pr.minRate, in.Rate))
 	out.Rate = target
 	d.Prediction = pred
+	d.Bands = pr.bands(names, env, target, lagDur)
 	if binding != "" && s.Phase.Planned != nil {
 		if at, ok := reachTime(s, safe, pr.horizon); ok && at > 0 {
 			why = append(why, fmt.Sprintf("the planned rate would reach the %s limit in %s", binding, at))
@@ -473,6 +474,24 @@ func (pr *predictive) Shape(s *Snapshot, in Instruction) (Instruction, Decision,
 	}
 	d.Reason = strings.Join(why, "; ")
 	return out, d, nil
+}
+
+// bands is what the lines predict each envelope metric will read at rate,
+// a lag from now (when the readings of that rate arrive): the point
+// forecast and the upper bound the shaper holds under the limit. The band
+// is one-sided, so Lower is the point forecast.
+func (pr *predictive) bands(names []string, env Limits, rate float64, lag time.Duration) []Prediction {
+	var out []Prediction
+	for _, m := range names {
+		mod := pr.models[m]
+		if mod == nil {
+			continue
+		}
+		if mean, up, ok := mod.Predict(rate, pr.z, 0.01*env[m]); ok && !math.IsNaN(mean) && !math.IsInf(up, 0) {
+			out = append(out, Prediction{Metric: m, Model: "load_response", Horizon: lag, Value: mean, Lower: mean, Upper: up})
+		}
+	}
+	return out
 }
 
 // evidenceTicks is how far back the evidence floor looks; evidenceUnder is

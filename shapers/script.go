@@ -132,13 +132,21 @@ func entryPoint(g starlark.StringDict, name string, nparams int) (starlark.Calla
 	return fn, nil
 }
 
-// backtrace renders a Starlark error with its call stack (file:line).
+// backtrace renders a Starlark error as one line that says where and what
+// (`rules/r.star:2:54: in shape: ctx has no "envelop"`), which the live
+// view and the summary show, followed by the call stack.
 func backtrace(err error) string {
 	var ee *starlark.EvalError
-	if errors.As(err, &ee) {
-		return ee.Backtrace()
+	if !errors.As(err, &ee) {
+		return err.Error()
 	}
-	return err.Error()
+	for i := 0; i < len(ee.CallStack); i++ {
+		fr := ee.CallStack.At(i)
+		if fr.Pos.IsValid() && fr.Pos.Filename() != "<builtin>" {
+			return fmt.Sprintf("%s: in %s: %s\n%s", fr.Pos, fr.Name, ee.Msg, ee.Backtrace())
+		}
+	}
+	return ee.Msg + "\n" + ee.Backtrace()
 }
 
 // Shape implements Shaper.
@@ -319,10 +327,13 @@ func floatDict(v starlark.Value, what string) (map[string]float64, error) {
 // ---- ctx ----
 
 // attrs is a read-only record whose missing attributes give an error that
-// lists what exists (ctx.envelope.memory when the envelope has no memory).
+// suggests the closest name and lists what exists (ctx.envelope.memory when
+// the envelope has no memory) — or, for the records of readings that may
+// be missing any tick (ctx.metrics, ctx.staleness, ctx.predictions), None.
 type attrs struct {
-	what string
-	m    map[string]starlark.Value
+	what   string
+	m      map[string]starlark.Value
+	orNone bool // a missing attribute is None, not an error
 }
 
 var _ starlark.HasAttrs = (*attrs)(nil)
@@ -351,7 +362,14 @@ func (a *attrs) Attr(name string) (starlark.Value, error) {
 	if v, ok := a.m[name]; ok {
 		return v, nil
 	}
-	return nil, starlark.NoSuchAttrError(fmt.Sprintf("%s has no %q (has: %s)", a.what, name, strings.Join(a.AttrNames(), ", ")))
+	if a.orNone {
+		return starlark.None, nil
+	}
+	hint := ""
+	if s := suggest(name, a.AttrNames()); s != "" {
+		hint = fmt.Sprintf("; did you mean %q?", s)
+	}
+	return nil, starlark.NoSuchAttrError(fmt.Sprintf("%s has no %q%s (has: %s)", a.what, name, hint, strings.Join(a.AttrNames(), ", ")))
 }
 func (a *attrs) AttrNames() []string {
 	names := make([]string, 0, len(a.m))
@@ -432,9 +450,9 @@ func newCtx(s *Snapshot, in Instruction, env Limits, params *attrs) *attrs {
 		"mix":          floatMapDict(in.Mix),
 		"shed":         floatMapDict(in.Shed),
 		"envelope":     &attrs{what: "envelope", m: envm},
-		"metrics":      &attrs{what: "metrics", m: metrics},
-		"staleness":    &attrs{what: "staleness", m: staleness},
-		"predictions":  &attrs{what: "predictions", m: preds},
+		"metrics":      &attrs{what: "metrics", m: metrics, orNone: true},
+		"staleness":    &attrs{what: "staleness", m: staleness, orNone: true},
+		"predictions":  &attrs{what: "predictions", m: preds, orNone: true},
 		"phase":        phase,
 		"sent":         floatSeq(s.Sent),
 		"intents":      intentList(s),

@@ -247,3 +247,43 @@ func TestScriptIntentsSpecExample(t *testing.T) {
 		t.Errorf("after the deployment: rate %v, err %v", out.Rate, err)
 	}
 }
+
+// ctx.metrics.<name> is None for a metric with no reading this tick, as
+// spec/starlark-api.md says (a source not read yet, a dry-run's first
+// tick), and so are ctx.staleness.<name> and ctx.predictions.<name>; a
+// rule that checks for None runs without falling back.
+func TestScriptMissingReadingsAreNone(t *testing.T) {
+	sc := script(t, `
+def shape(ctx):
+    if ctx.metrics.cpu == None and ctx.staleness.cpu == None and ctx.predictions.cpu == None:
+        return decision(rate = ctx.rate / 2, reason = "no cpu yet")
+    return decision(rate = ctx.rate)
+`)
+	for _, s := range []*Snapshot{{}, {Metrics: map[string]Metric{"throughput": {Value: 10}}}} {
+		out, d, err := sc.Shape(s, Instruction{Rate: 100})
+		if err != nil {
+			t.Fatalf("a missing metric raised: %v", err)
+		}
+		if out.Rate != 50 || d.Reason != "no cpu yet" {
+			t.Errorf("out %+v, decision %+v", out, d)
+		}
+	}
+}
+
+// A misspelt attribute of ctx fails with where (file:line:col and the
+// function) and what on the first line, the closest name suggested, then
+// the backtrace.
+func TestScriptAttributeErrorSaysWhereAndSuggests(t *testing.T) {
+	sc := script(t, "def shape(ctx):\n    if ctx.metrics.cpu > ctx.envelop.cpu:\n        return None\n    return None")
+	_, _, err := sc.Shape(snap(), Instruction{Rate: 1})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	first, rest, _ := strings.Cut(err.Error(), "\n")
+	if !strings.HasPrefix(first, `rules/t.star:2:29: in shape: ctx has no "envelop"; did you mean "envelope"? (has: `) {
+		t.Errorf("first line %q", first)
+	}
+	if !strings.Contains(rest, "Traceback (most recent call last):") {
+		t.Errorf("no backtrace after the first line:\n%s", rest)
+	}
+}

@@ -38,7 +38,7 @@ Flags:
   --no-keepalive        a new connection per request
   --insecure            skip TLS certificate verification
   --format text|json    output format (default text)
-  --out FILE.json       also write the full summary as JSON
+  --out FILE            also write the full summary: .json, .html or .txt
 
 Exit codes: 0 done, 1 failed to run, 2 bad flags, 130 interrupted.
 
@@ -110,6 +110,10 @@ func runAttack(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadshaper attack: --format must be text or json, not %q\n", *format)
 		return ExitUsage
 	}
+	outFmt, ok := outFormat("attack", *out, stderr)
+	if !ok {
+		return ExitUsage
+	}
 	cfg := engine.AttackConfig{URL: pos[0], Method: *method, Body: *body, Headers: hdrs, Duration: *dur, Connections: *conns,
 		Timeout: *timeout, Arrival: *arrival, KeepAlive: !*noKA, InsecureSkipVerify: *insecure}
 	if *rate != "max" {
@@ -133,7 +137,7 @@ func runAttack(args []string, stdout, stderr io.Writer) int {
 		return ExitError
 	}
 	if *out != "" {
-		if err := sum.WriteJSON(*out); err != nil {
+		if err := sum.WriteFile(*out, outFmt); err != nil {
 			fmt.Fprintf(stderr, "loadshaper attack: %v\n", err)
 			return ExitError
 		}

@@ -77,21 +77,44 @@ phase "main" {
   abort = true
 }`)
 	long := plan("long", "20s", "")
+	// A rule that lints clean and fails on every tick; the same with
+	// on_error = "fail" (which stops a 20 s run at once).
+	if err := os.WriteFile(filepath.Join(dir, "broken.star"), []byte("def shape(ctx):\n    return decision(rate = ctx.mix[\"none\"])\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := plan("broken", "1s", `shaper "rule" { script = "broken.star" }`)
+	failFast := plan("failfast", "20s", `shaper "rule" {
+  script   = "broken.star"
+  on_error = "fail"
+}`)
+	for _, p := range []string{broken, failFast} {
+		b, _ := os.ReadFile(p)
+		b = []byte(strings.Replace(string(b), "rate     = 150\n", "rate     = 150\n  shapers  = [shaper.rule]\n", 1))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cases := []struct {
 		name string
 		args []string
 		want int
+		out  string // printed, when set
 	}{
-		{"pass", []string{"run", "--quiet", p99, "--var", "base_url=" + fast.URL}, ExitOK},
-		{"fail", []string{"run", "--quiet", p99, "--var", "base_url=" + slow.URL}, ExitThresholds},
-		{"abort", []string{"run", "--quiet", abort, "--var", "base_url=" + slow.URL}, ExitAborted},
-		{"invalid", []string{"run", filepath.Join(dir, "missing.lshcl")}, ExitError},
-		{"usage", []string{"run", "--no-such-flag", p99}, ExitUsage},
+		{"pass", []string{"run", "--quiet", p99, "--var", "base_url=" + fast.URL}, ExitOK, ""},
+		{"fail", []string{"run", "--quiet", p99, "--var", "base_url=" + slow.URL}, ExitThresholds, ""},
+		{"abort", []string{"run", "--quiet", abort, "--var", "base_url=" + slow.URL}, ExitAborted, ""},
+		{"invalid", []string{"run", filepath.Join(dir, "missing.lshcl")}, ExitError, ""},
+		{"usage", []string{"run", "--no-such-flag", p99}, ExitUsage, ""},
+		{"out-extension", []string{"run", "--quiet", p99, "--out", filepath.Join(dir, "summary.xml")}, ExitUsage, ""},
+		{"rule-fails-every-tick", []string{"run", "--quiet", broken, "--var", "base_url=" + fast.URL}, ExitShaper,
+			`FAILED: shaper "rule" failed on every one of its`},
+		{"on-error-fail", []string{"run", "--quiet", failFast, "--var", "base_url=" + fast.URL}, ExitShaper,
+			`plan failfast: aborted in 0.`},
 	}
 	for _, c := range cases {
 		var out, errb bytes.Buffer
-		if got := run(c.args, &out, &errb); got != c.want {
-			t.Errorf("%s: exit %d, want %d\n%s%s", c.name, got, c.want, out.String(), errb.String())
+		if got := run(c.args, &out, &errb); got != c.want || !strings.Contains(out.String(), c.out) {
+			t.Errorf("%s: exit %d, want %d and %q\n%s%s", c.name, got, c.want, c.out, out.String(), errb.String())
 		}
 	}
 	// Ctrl-C: the run stops gracefully, prints its summary and exits 130.

@@ -9,5 +9,6 @@ const (
 	ExitThresholds  = 3   // the run finished but a threshold failed
 	ExitAborted     = 4   // a threshold with abort = true stopped the run
 	ExitPredicted   = 5   // `plan` predicts an envelope breach or a failing threshold
+	ExitShaper      = 6   // a shaper failed the run: on_error = "fail", or it failed on every tick
 	ExitInterrupted = 130 // the user interrupted the run (SIGINT/SIGTERM)
 )

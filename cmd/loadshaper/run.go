@@ -31,7 +31,9 @@ printed and written.
 Flags:
   --var NAME=VALUE     set an input variable (repeatable)
   --var-file FILE      read variables from a file (repeatable)
-  --out FILE.json      write the summary as JSON (spec/summary-schema.md)
+  --out FILE           write the summary; the extension says how: .json (the
+                       summary, spec/summary-schema.md), .html (the report),
+                       .txt (the table); any other is refused before the run
   --quiet              no live progress (the summary is still printed)
   --progress MODE      auto, bars or lines (default auto: bars on a terminal)
   --seed N             seed for arrivals and templates (default: the plan's, else random)
@@ -40,7 +42,8 @@ Flags:
 
 Exit codes (spec/exit-codes.md): 0 all thresholds held, 1 the plan is
 invalid or the run could not start, 2 bad flags, 3 a threshold failed,
-4 a threshold aborted the run, 130 interrupted.
+4 a threshold aborted the run, 6 a shaper failed the run (on_error = "fail",
+or it failed on every tick), 130 interrupted.
 
 Example:
   loadshaper run examples/demo.lshcl --var base_url=http://127.0.0.1:8080 --out out/demo.json
@@ -88,6 +91,10 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout, stderr io.Writer) int {
 	if f.progress != "auto" && f.progress != "bars" && f.progress != "lines" {
 		fmt.Fprintf(stderr, "loadshaper run: --progress must be auto, bars or lines, not %q\n", f.progress)
+		return ExitUsage
+	}
+	outFmt, ok := outFormat("run", f.out, stderr)
+	if !ok {
 		return ExitUsage
 	}
 	opts := lang.LoadOptions{Vars: map[string]string{}, VarFiles: f.varFiles, Environ: os.Environ()}
@@ -151,18 +158,7 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	}
 	code := ExitOK
 	writeOut := func(path, format string) {
-		var err error
-		switch format {
-		case "json":
-			err = sum.WriteJSON(path)
-		case "text":
-			err = sum.WriteTextFile(path)
-		case "html":
-			err = sum.WriteHTMLFile(path)
-		default:
-			err = fmt.Errorf("format %q is not supported (json, html, text)", format)
-		}
-		if err != nil {
+		if err := sum.WriteFile(path, format); err != nil {
 			fmt.Fprintf(stderr, "loadshaper run: output %s: %v\n", path, err)
 			code = ExitError
 		} else if !f.quiet {
@@ -170,7 +166,7 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 		}
 	}
 	if f.out != "" {
-		writeOut(f.out, "json")
+		writeOut(f.out, outFmt)
 	}
 	for _, o := range plan.Outputs {
 		writeOut(o.Path, o.Format)
@@ -178,6 +174,8 @@ func executePlan(paths []string, f runFlags, extraVars map[string]string, stdout
 	switch {
 	case sum.Outcome == engine.OutcomeInterrupted:
 		return ExitInterrupted
+	case res.Shaping.ShaperFailure() != "":
+		return ExitShaper
 	case sum.Outcome == engine.OutcomeAborted:
 		return ExitAborted
 	case !sum.Passed():

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/loadshaper/loadshaper/runtime/engine"
 )
 
 // chartSpec is one chart of the report: a series over the run, an
@@ -105,7 +107,7 @@ func formatterFor(metric string) func(float64) string {
 	case metric == "cpu" || metric == "error_rate":
 		return func(v float64) string { return fmtPct(v) }
 	case metric == "memory":
-		return fmtBytes
+		return engine.FormatBytes
 	case strings.HasPrefix(metric, "latency"):
 		return fmtSeconds
 	}
@@ -122,19 +124,6 @@ func fmtPct(v float64) string {
 		return fmt.Sprintf("%.1f%%", v*100)
 	}
 	return fmt.Sprintf("%.0f%%", v*100)
-}
-
-func fmtBytes(v float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	if v >= 100 || i == 0 {
-		return fmt.Sprintf("%.0f%s", v, units[i])
-	}
-	return fmt.Sprintf("%.1f%s", v, units[i])
 }
 
 func fmtSeconds(v float64) string {

@@ -328,3 +328,24 @@ func TestLongSteadyPlanCoarsens(t *testing.T) {
 		t.Errorf("threshold %+v", th)
 	}
 }
+
+// An envelope metric that stays at 0 all run (no error at half the
+// capacity) is reported as such, not as a peak at an empty place.
+func TestTextEnvelopeMetricAtZero(t *testing.T) {
+	p := samplePlan()
+	p.Envelopes[0].Limits = append(p.Envelopes[0].Limits, lang.Limit{Metric: "error_rate", Max: 0.01, Unit: "fraction"})
+	p.Phases = p.Phases[:1]
+	p.Phases[0].Warmup = false
+	r := mustRun(t, p, Options{Seed: 1})
+	var b bytes.Buffer
+	if err := WriteText(&b, r, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "safe.error_rate ≤ 1.0%: 0% all run (0% of the limit)") {
+		t.Errorf("no zero line for error_rate:\n%s", out)
+	}
+	if strings.Contains(out, "(, ") {
+		t.Errorf("an empty field in the envelope section:\n%s", out)
+	}
+}

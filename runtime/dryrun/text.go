@@ -96,7 +96,9 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		b.WriteString("\nEnvelope\n")
 		for _, l := range r.Limits {
 			f := formatterFor(l.Metric)
-			peak, where := 0.0, ""
+			// From below any reading, so a metric that stays at 0 (no error
+			// all run) still has a peak and the tick it was first seen at.
+			peak, where := math.Inf(-1), ""
 			for _, tk := range r.Ticks {
 				if v, ok := tk.Sample.Metric(l.Metric); ok && v > peak {
 					peak, where = v, fmt.Sprintf("%s at %s", tk.Phase, fmtDur(tk.T))
@@ -107,7 +109,15 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 				b.WriteString("not modelled by the simulated target\n")
 				continue
 			}
-			fmt.Fprintf(b, "peak %s (%s, %.0f%% of the limit)", f(peak), where, 100*peak/l.Max)
+			if where == "" {
+				b.WriteString("no tick simulated\n")
+				continue
+			}
+			if peak == 0 {
+				fmt.Fprintf(b, "%s all run (0%% of the limit)", f(0))
+			} else {
+				fmt.Fprintf(b, "peak %s (%s, %.0f%% of the limit)", f(peak), where, 100*peak/l.Max)
+			}
 			if br := findBreach(r.Breaches, l); br != nil {
 				fmt.Fprintf(b, " — BREACHED at %s in %s (%s at %s req/s)", fmtDur(br.At), br.Phase, f(br.Value), fmtNum(br.Rate))
 			}
@@ -147,7 +157,10 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 				fmt.Fprintf(b, "      binding metric: %s\n", a.Contention)
 			}
 			if a.Fallbacks > 0 {
-				fmt.Fprintf(b, "      fell back to the safe built-in in %d ticks: %s\n", a.Fallbacks, a.LastError)
+				// The error's first line says where (a rule's file:line:col);
+				// its backtrace follows, indented under it.
+				fmt.Fprintf(b, "      fell back to the safe built-in in %d ticks: %s\n", a.Fallbacks,
+					strings.ReplaceAll(strings.TrimRight(a.LastError, "\n"), "\n", "\n        "))
 			}
 		}
 	}
@@ -220,6 +233,24 @@ func verdictText(r *Report) string {
 	}
 	if risk > 0 {
 		parts = append(parts, fmt.Sprintf("%d threshold(s) at risk", risk))
+	}
+	// A failing rule is as loud here as in the run it predicts.
+	for _, p := range r.Phases {
+		ticks := 0
+		for _, tk := range r.Ticks {
+			if tk.Phase == p.Name {
+				ticks++
+			}
+		}
+		for _, a := range p.Shapers {
+			switch {
+			case a.Fallbacks == 0:
+			case a.Fallbacks >= ticks:
+				parts = append(parts, fmt.Sprintf("shaper %q FAILS on every tick of phase %s (the run would exit 6)", a.Shaper, p.Name))
+			default:
+				parts = append(parts, fmt.Sprintf("shaper %q fails in %d of %d ticks of phase %s", a.Shaper, a.Fallbacks, ticks, p.Name))
+			}
+		}
 	}
 	return strings.Join(parts, "; ") + "."
 }

@@ -88,6 +88,9 @@ type TickStats struct {
 	// Targets are the tick's figures per target (by target name), so
 	// shapers that move load between targets see each one's own.
 	Targets map[string]TargetStats
+	// Shaping is what the control loop saw and decided for this tick; its
+	// OnTick observer sets it, for the live view and the summary's timeline.
+	Shaping *ShapingPoint
 	Stats   // the tick's requests, throughput, latency percentiles, errors, classes
 }
 
@@ -290,6 +293,8 @@ func (e *engine) run(parent context.Context) *Summary {
 		sum.Outcome, sum.Reason = OutcomeAborted, e.reason
 	case errors.Is(context.Cause(parent), ErrStopped):
 		sum.Outcome, sum.Reason = OutcomeStopped, context.Cause(parent).Error()
+	case stopReason(parent) != "":
+		sum.Outcome, sum.Reason = OutcomeAborted, stopReason(parent)
 	case parent.Err() != nil:
 		sum.Outcome, sum.Reason = OutcomeInterrupted, "interrupted by the user"
 	}
@@ -514,6 +519,7 @@ func (e *engine) observe(ctx context.Context, idx int, ph *lang.Phase, pagg *agg
 	for _, f := range e.opts.OnTick {
 		f(ts)
 	}
+	e.timeline[len(e.timeline)-1].Shaping = ts.Shaping // an observer (the control loop) set it
 	if e.opts.Progress != nil {
 		e.opts.Progress.Tick(ts)
 	}

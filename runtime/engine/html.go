@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
 )
 
 // WriteHTML writes the summary as one self-contained HTML page (no script,
@@ -70,22 +69,13 @@ func (s *Summary) WriteHTML(w io.Writer) error {
 		ths = append(ths, h)
 	}
 	var charts []template.HTML
+	var shaping *htmlShaping
 	if len(s.Timeline) > 0 {
-		tp, p99, rate := make([]float64, len(s.Timeline)), make([]float64, len(s.Timeline)), make([]float64, len(s.Timeline))
-		anyRate := false
-		for i, p := range s.Timeline {
-			tp[i], p99[i], rate[i] = p.Throughput, p.P99, p.Rate
-			if p.Requests == 0 {
-				p99[i] = math.NaN() // no request ended in the tick: no p99, a gap
-			}
-			anyRate = anyRate || p.Rate > 0
+		var ok bool
+		if charts, shaping, ok = s.shapingSection(); !ok {
+			charts = append(charts, template.HTML(s.throughputChart()))
 		}
-		if !anyRate {
-			rate = nil
-		}
-		charts = append(charts,
-			template.HTML(s.svgChart("Throughput per tick (req/s)", tp, rate, "instructed rate (dashed) · completed, aborted excluded (solid)", fmtNum)),
-			template.HTML(s.svgChart("p99 latency per tick (from the intended start)", p99, nil, "", func(v float64) string { return ms(v) })))
+		charts = append(charts, template.HTML(s.p99Chart()))
 	}
 	verdict, bad := s.Outcome, s.Outcome != OutcomeCompleted
 	if s.Reason != "" {
@@ -98,7 +88,8 @@ func (s *Summary) WriteHTML(w io.Writer) error {
 		verdict += " · all thresholds held"
 	}
 	return htmlSummary.Execute(w, map[string]any{
-		"S": s, "Rows": rows, "Shed": shed, "Chaos": chaos, "Thresholds": ths, "Charts": charts, "Verdict": verdict, "Bad": bad,
+		"S": s, "Rows": rows, "Shed": shed, "Chaos": chaos, "Thresholds": ths, "Charts": charts, "Shaping": shaping, "Failures": shaping.failureNotes(),
+		"Verdict": verdict, "Bad": bad,
 		"Started": s.Started.Format("2006-01-02 15:04:05 UTC"), "Duration": fmtSecs(s.DurationS),
 		"Status": sortedCounts(s.Overall.Status), "Errors": sortedCounts(s.Overall.ErrorsByClass),
 		"ByRequest": byRequestRows(s.Overall.ByRequest), "Classes": s.Overall.Classes,
@@ -158,89 +149,46 @@ func fmtNum(v float64) string {
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
-// svgChart draws one per-tick series as inline SVG: the series as a
-// filled line, an optional second series dashed, the phases as labelled
-// vertical rules.
-func (s *Summary) svgChart(title string, vals, dashed []float64, legend string, format func(float64) string) string {
-	const W, H, left, right, top, bottom = 940.0, 220.0, 64.0, 12.0, 14.0, 28.0
-	pw, ph := W-left-right, H-top-bottom
+// throughputChart is the completed throughput against the instructed
+// rate, for a run without a control loop (attack).
+func (s *Summary) throughputChart() string {
 	tl := s.Timeline
-	n := len(tl)
-	maxV := 0.0
-	for i, v := range vals {
-		if !math.IsNaN(v) {
-			maxV = math.Max(maxV, v)
-		}
-		if dashed != nil && !math.IsNaN(dashed[i]) {
-			maxV = math.Max(maxV, dashed[i])
-		}
+	tp, rate := make([]float64, len(tl)), make([]float64, len(tl))
+	anyRate := false
+	for i, p := range tl {
+		tp[i], rate[i] = p.Throughput, p.Rate
+		anyRate = anyRate || p.Rate > 0
 	}
-	if maxV <= 0 || math.IsInf(maxV, 0) {
-		maxV = 1
+	c := &chart{title: "Throughput per tick (req/s)", format: fmtNum, series: []series{{vals: tp, style: "area", color: "#4a7fd6"}},
+		legend: []legendItem{{"completed (aborted excluded)", "#4a7fd6", "area"}}}
+	if anyRate {
+		c.series = append(c.series, series{vals: rate, style: "dashed", color: "#777"})
+		c.legend = append(c.legend, legendItem{"instructed rate", "#777", "dashed"})
 	}
-	maxV *= 1.15 // room for the legend above a flat line
-	total := math.Max(tl[n-1].T, 1e-3)
-	x := func(t float64) float64 { return left + pw*t/total }
-	y := func(v float64) float64 { return top + ph*(1-v/maxV) }
-	// A tick's point sits at its end; the first tick starts at 0.
-	b := &strings.Builder{}
-	fmt.Fprintf(b, `<figure><figcaption>%s</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="100%%" role="img">`,
-		template.HTMLEscapeString(title), W, H)
-	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fafafa" stroke="#ccc"/>`, left, top, pw, ph)
-	for _, frac := range []float64{0, 0.5, 1} {
-		v := maxV * frac
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`, left-6, y(v)+4, template.HTMLEscapeString(format(v)))
-		if frac > 0 && frac < 1 {
-			fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>`, left, left+pw, y(v), y(v))
-		}
+	c.hover = func(i int) string {
+		return fmt.Sprintf("%s · %s\ninstructed %s/s · completed %s/s", fmtSecs(tl[i].T), tl[i].Phase, fmtNum(tl[i].Rate), fmtNum(tl[i].Throughput))
 	}
-	prevT, prevPhase := 0.0, ""
-	for _, p := range tl {
-		if p.Phase != prevPhase {
-			fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#bbb" stroke-dasharray="2,3"/>`, x(prevT), x(prevT), top, top+ph)
-			fmt.Fprintf(b, `<text x="%.1f" y="%.1f">%s</text>`, x(prevT)+3, top+ph+14, template.HTMLEscapeString(p.Phase))
-			prevPhase = p.Phase
-		}
-		prevT = p.T
-	}
-	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%s</text>`, left+pw, top+ph+26, fmtSecs(total))
-	// runs splits a series into its stretches without gaps (NaN); a
-	// series' first point is drawn from 0 s.
-	runs := func(vs []float64) [][]string {
-		var out [][]string
-		var cur []string
-		for i, v := range vs {
-			if math.IsNaN(v) {
-				if len(cur) > 0 {
-					out, cur = append(out, cur), nil
-				}
-				continue
-			}
-			if i == 0 {
-				cur = append(cur, fmt.Sprintf("%.1f,%.1f", x(0), y(v)))
-			}
-			cur = append(cur, fmt.Sprintf("%.1f,%.1f", x(tl[i].T), y(v)))
-		}
-		if len(cur) > 0 {
-			out = append(out, cur)
-		}
-		return out
-	}
-	for _, r := range runs(vals) {
-		first, last := r[0][:strings.IndexByte(r[0], ',')], r[len(r)-1][:strings.IndexByte(r[len(r)-1], ',')]
-		fmt.Fprintf(b, `<polygon points="%s,%.1f %s %s,%.1f" fill="#4a7fd6" fill-opacity="0.18" stroke="none"/>`, first, y(0), strings.Join(r, " "), last, y(0))
-		fmt.Fprintf(b, `<polyline points="%s" fill="none" stroke="#2a5db0" stroke-width="1.6"/>`, strings.Join(r, " "))
-	}
-	if dashed != nil {
-		for _, r := range runs(dashed) {
-			fmt.Fprintf(b, `<polyline points="%s" fill="none" stroke="#888" stroke-width="1.2" stroke-dasharray="5,4"/>`, strings.Join(r, " "))
+	return c.render(tl)
+}
+
+// p99Chart is the p99 latency per tick; a tick without a response is a gap.
+func (s *Summary) p99Chart() string {
+	tl := s.Timeline
+	p99 := make([]float64, len(tl))
+	for i, p := range tl {
+		p99[i] = p.P99
+		if p.Requests == 0 {
+			p99[i] = math.NaN()
 		}
 	}
-	if legend != "" {
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" fill="#666">%s</text>`, left+6, top+12, template.HTMLEscapeString(legend))
+	c := &chart{title: "p99 latency per tick (from the intended start)", format: ms, series: []series{{vals: p99, style: "area", color: "#4a7fd6"}}}
+	c.hover = func(i int) string {
+		if tl[i].Requests == 0 {
+			return fmt.Sprintf("%s · %s\nno response", fmtSecs(tl[i].T), tl[i].Phase)
+		}
+		return fmt.Sprintf("%s · %s\np99 %s over %d requests, %d errors", fmtSecs(tl[i].T), tl[i].Phase, ms(tl[i].P99), tl[i].Requests, tl[i].Errors)
 	}
-	b.WriteString(`</svg></figure>`)
-	return b.String()
+	return c.render(tl)
 }
 
 var htmlSummary = template.Must(template.New("summary").Funcs(template.FuncMap{
@@ -263,12 +211,21 @@ td.bad{color:#b11;font-weight:600;background:none;border:none;border-bottom:1px 
 td.skip{color:#777;background:none}
 figure{margin:1.2em 0} figcaption{font-weight:600;margin-bottom:.3em;font-size:.95em}
 svg text{font-family:system-ui,sans-serif;font-size:11px;fill:#444}
+svg rect.hov{fill:#000;fill-opacity:0} svg rect.hov:hover{fill-opacity:.07}
+.legend{font-size:12px;color:#444;margin:.2em 0 .3em} .legend span{margin-right:1.1em;white-space:nowrap}
+.legend i{display:inline-block;width:18px;height:0;margin-right:.35em;vertical-align:middle;border-top:2px solid}
+.legend i.dashed{border-top-style:dashed} .legend i.band,.legend i.span,.legend i.area{height:9px;border:1px solid;opacity:.45}
+.legend i.mark{width:0;height:0;border-left:5px solid transparent !important;border-right:5px solid transparent !important;border-top:9px solid;background:none !important}
+i.sw{display:inline-block;width:9px;height:9px;margin-right:.4em;border-radius:2px}
+tr.failed td{background:#fde8e8} td.err{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;text-align:left;color:#b11}
+td.reason{text-align:left;white-space:normal;max-width:560px}
 .note{color:#555;font-size:.9em} .wide{overflow-x:auto}
 </style></head><body>
 <h1>Run of plan “{{.S.Plan}}”</h1>
 <div>started {{.Started}} · {{.Duration}} · seed {{.S.Seed}}</div>
 <div class="verdict {{if .Bad}}bad{{else}}ok{{end}}">Outcome: {{.Verdict}}</div>
 {{range .S.Warnings}}<div class="verdict skip">warning: {{.}}</div>
+{{end}}{{range .Failures}}<div class="verdict bad">{{.}}</div>
 {{end}}<h2>Phases</h2>
 <div class="wide"><table>
 <tr><th class="l">phase</th><th class="l">load</th><th>duration</th><th>requests</th><th>req/s</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>errors</th><th>late</th><th>dropped</th>{{if .Shed}}<th>shed</th>{{end}}{{if .Chaos}}<th>aborted</th><th>slow client</th>{{end}}</tr>
@@ -276,7 +233,20 @@ svg text{font-family:system-ui,sans-serif;font-size:11px;fill:#444}
 {{end}}</table></div>
 <p class="note">Latency is from each request's intended start (coordinated omission corrected). Warm-up phases are left out of overall.</p>
 {{range .Charts}}{{.}}
-{{end}}<h2>Latency percentiles (overall)</h2>
+{{end}}{{with .Shaping}}<h2>Shaping</h2>
+<p class="note">Hover a chart for each tick's values; the triangles above the rate chart mark where a shaper started, stopped or changed its reason to act.</p>
+<div class="wide"><table>
+<tr><th class="l">shaper</th><th class="l">strategy</th><th>ticks it changed the instruction</th><th>first at</th><th class="l">contention</th><th>ticks it failed</th><th class="l">last reason or error</th></tr>
+{{range .Shapers}}<tr{{if .Fallbacks}} class="failed"{{end}}><td class="l"><i class="sw" style="background:{{.Color}}"></i>{{.Name}}</td><td class="l">{{.Strategy}}</td><td>{{.Acted}}</td><td>{{.FirstAt}}</td><td class="l">{{.Contention}}</td><td>{{.Fallbacks}}</td>{{if .LastError}}<td class="err">FAILED: {{.LastError}}</td>{{else}}<td class="reason">{{.LastReason}}</td>{{end}}</tr>
+{{end}}</table></div>
+{{if .SafeTicks}}<p>Safe mode: {{.SafeTicks}} ticks, first at {{.SafeFirst}}; last: {{.SafeLast}}.</p>
+{{end}}{{if .Changes}}<h2>Shaper decisions</h2>
+<div class="wide"><table>
+<tr><th>at</th><th class="l">shaper</th><th class="l">changed</th><th class="l">why</th></tr>
+{{range .Changes}}<tr{{if .Fallback}} class="failed"{{end}}><td>{{.At}}</td><td class="l"><i class="sw" style="background:{{.Color}}"></i>{{.Shaper}}</td><td class="l">{{.Changed}}</td>{{if .Fallback}}<td class="err">FAILED: {{.Reason}}</td>{{else}}<td class="reason">{{.Reason}}</td>{{end}}</tr>
+{{end}}</table></div>
+{{if .More}}<p class="note">… and {{.More}} more changes (history show and history export have every tick's decisions).</p>
+{{end}}{{end}}{{end}}<h2>Latency percentiles (overall)</h2>
 <table>
 <tr><th class="l"></th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr>
 {{with .S.Overall.Latency}}<tr><td class="l">latency (from the intended start)</td><td>{{ms .P50}}</td><td>{{ms .P90}}</td><td>{{ms .P95}}</td><td>{{ms .P99}}</td><td>{{ms .P999}}</td><td>{{ms .Max}}</td><td>{{ms .Mean}}</td></tr>{{end}}

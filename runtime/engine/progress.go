@@ -27,7 +27,7 @@ func tickLine(ts *TickStats) string {
 	if ts.Instruction.SafeMode != "" {
 		line += "  [" + ts.Instruction.SafeMode + "]"
 	}
-	return line
+	return line + shapingLine(ts.Shaping)
 }
 
 // LineProgress writes one plain line per tick, for logs and pipes.

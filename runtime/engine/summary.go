@@ -40,6 +40,9 @@ type TickPoint struct {
 	P99        float64 `json:"p99_ms"`
 	Errors     int64   `json:"errors"`
 	Aborted    int64   `json:"aborted,omitempty"`
+	// Shaping is what the control loop saw and decided for the tick (nil
+	// without one: attack, or a run without shapers' loop).
+	Shaping *ShapingPoint `json:"shaping,omitempty"`
 }
 
 // PhaseSummary is one phase's figures.

@@ -3,6 +3,7 @@ package history
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -124,6 +125,18 @@ type Summary struct {
 	StaleTicks  map[string]int   // by SeriesKey: ticks in which it was stale
 	Decisions   int              // decisions that changed the instruction
 	LastChanges []DecisionRecord // up to 5 most recent changing decisions
+	// Fallbacks are the shapers that failed in some tick and were replaced
+	// by the safe built-in, in the order they first failed.
+	Fallbacks []FallbackStats
+}
+
+// FallbackStats sums up one shaper's failures over a run.
+type FallbackStats struct {
+	Shaper    string
+	Failed    int       // ticks it failed in
+	Ticks     int       // ticks it ran in (had a decision)
+	First     time.Time // the tick of its first failure
+	LastError string    // the last failure's whole error
 }
 
 // Summarise reads a whole run and summarises it.
@@ -155,6 +168,7 @@ func (s *Store) Summarise(run int) (Summary, error) {
 			rates = append(rates, t.Instruction.Rate)
 		}
 		for _, d := range t.Decisions {
+			sum.countFallback(t.At, d)
 			if d.Changed != "" {
 				sum.Decisions++
 				sum.LastChanges = append(sum.LastChanges, d)
@@ -173,12 +187,31 @@ func (s *Store) Summarise(run int) (Summary, error) {
 		fillStats(&st, v)
 		sum.Series[k] = st
 	}
+	sum.Fallbacks = slices.DeleteFunc(sum.Fallbacks, func(f FallbackStats) bool { return f.Failed == 0 })
 	if len(rates) > 0 {
 		sum.Rate.Count = len(rates)
 		sum.Rate.Last = rates[len(rates)-1]
 		fillStats(&sum.Rate, rates)
 	}
 	return sum, nil
+}
+
+// countFallback adds one decision to its shaper's fallback figures.
+func (sum *Summary) countFallback(at time.Time, d DecisionRecord) {
+	i := slices.IndexFunc(sum.Fallbacks, func(f FallbackStats) bool { return f.Shaper == d.Shaper })
+	if i < 0 {
+		sum.Fallbacks = append(sum.Fallbacks, FallbackStats{Shaper: d.Shaper})
+		i = len(sum.Fallbacks) - 1
+	}
+	f := &sum.Fallbacks[i]
+	f.Ticks++
+	if d.Fallback {
+		if f.Failed == 0 {
+			f.First = at
+		}
+		f.Failed++
+		f.LastError = d.Error
+	}
 }
 
 func fillStats(st *Stats, v []float64) {

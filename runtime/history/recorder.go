@@ -65,6 +65,9 @@ type DecisionRecord struct {
 	RateBefore float64 `json:"rate_before"`
 	RateAfter  float64 `json:"rate_after"`
 	Fallback   bool    `json:"fallback,omitempty"`
+	// Error is why a fallback happened: the shaper's whole error, with the
+	// rule's file:line:col and backtrace for a Starlark rule.
+	Error string `json:"error,omitempty"`
 }
 
 // FromInstruction converts the instruction of a tick for recording.
@@ -85,7 +88,7 @@ func FromDecisions(ds []shapers.Decision) []DecisionRecord {
 	for _, d := range ds {
 		out = append(out, DecisionRecord{
 			Shaper: d.Shaper, Strategy: d.Strategy, Changed: d.Changed, Reason: d.Reason,
-			Prediction: d.Prediction, RateBefore: d.RateBefore, RateAfter: d.RateAfter, Fallback: d.Fallback,
+			Prediction: d.Prediction, RateBefore: d.RateBefore, RateAfter: d.RateAfter, Fallback: d.Fallback, Error: d.Error,
 		})
 	}
 	return out

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/loadshaper/loadshaper/lang"
 )
 
 // WriteList prints runs as a table, newest last.
@@ -97,9 +99,17 @@ func (s *Store) WriteShow(w io.Writer, id int) error {
 		fmt.Fprintln(tw, "SERIES\tCOUNT\tMIN\tMEAN\tP95\tMAX\tLAST\tSTALE")
 		for _, k := range slices.Sorted(maps.Keys(sum.Series)) {
 			st := sum.Series[k]
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\n", k, st.Count, num(st.Min), num(st.Mean), num(st.P95), num(st.Max), num(st.Last), sum.StaleTicks[k])
+			f := r.formatter(k)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\n", k, st.Count, f(st.Min), f(st.Mean), f(st.P95), f(st.Max), f(st.Last), sum.StaleTicks[k])
 		}
 		tw.Flush()
+	}
+	for _, f := range sum.Fallbacks {
+		fmt.Fprintf(w, "\nshaper %q FAILED in %d of its %d ticks (first at %s); the safe built-in shaped those ticks. Last error:\n",
+			f.Shaper, f.Failed, f.Ticks, f.First.Format(time.RFC3339))
+		for _, l := range strings.Split(strings.TrimRight(f.LastError, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
 	}
 	if sum.Decisions > 0 {
 		fmt.Fprintf(w, "\n%d decision(s) changed the instruction; the last ones:\n", sum.Decisions)
@@ -108,6 +118,28 @@ func (s *Store) WriteShow(w io.Writer, id int) error {
 		}
 	}
 	return nil
+}
+
+// formatter is how show and diff print a series' values: the generators'
+// latencies (recorded in seconds) in milliseconds, as every other view
+// prints them; the rest compactly. An imported series is printed as given.
+func (r Run) formatter(key string) func(float64) string {
+	metric := key[strings.LastIndexByte(key, '/')+1:]
+	if r.Kind == KindImport || lang.BuiltinMetrics[metric] != lang.UnitSeconds {
+		return num
+	}
+	return func(v float64) string {
+		ms := v * 1000
+		switch {
+		case ms == 0:
+			return "0ms"
+		case math.Abs(ms) >= 100:
+			return fmt.Sprintf("%.0fms", ms)
+		case math.Abs(ms) >= 10:
+			return fmt.Sprintf("%.1fms", ms)
+		}
+		return fmt.Sprintf("%.2fms", ms)
+	}
 }
 
 // num prints a figure compactly but without losing small values.
@@ -181,8 +213,9 @@ func (s *Store) WriteDiff(w io.Writer, idA, idB int) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  SERIES\tMEAN A\tMEAN B\tCHANGE\tP95 A\tP95 B\tMAX A\tMAX B")
 	row := func(name string, x, y Stats) {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, statNum(x, x.Mean), statNum(y, y.Mean), change(x, y),
-			statNum(x, x.P95), statNum(y, y.P95), statNum(x, x.Max), statNum(y, y.Max))
+		f := b.formatter(name)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, statNum(x, x.Mean, f), statNum(y, y.Mean, f), change(x, y),
+			statNum(x, x.P95, f), statNum(y, y.P95, f), statNum(x, x.Max, f), statNum(y, y.Max, f))
 	}
 	fmt.Fprintf(tw, "  ticks\t%d\t%d\t\t\t\t\t\n", sa.Ticks, sb.Ticks)
 	if sa.Rate.Count > 0 || sb.Rate.Count > 0 {
@@ -205,11 +238,11 @@ func (s *Store) WriteDiff(w io.Writer, idA, idB int) error {
 	return nil
 }
 
-func statNum(st Stats, v float64) string {
+func statNum(st Stats, v float64, f func(float64) string) string {
 	if st.Count == 0 {
 		return "-"
 	}
-	return num(v)
+	return f(v)
 }
 
 func change(a, b Stats) string {

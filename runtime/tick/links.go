@@ -65,6 +65,12 @@ func links(plan *lang.Plan, phase *lang.Phase, minDeadline time.Duration) ([]sha
 				return nil, fmt.Errorf("shaper %q: %w", blk.Name, err)
 			}
 			cfg.Script, cfg.Source, strategy = blk.Script, src, "script"
+			if blk.ScriptName != "" {
+				cfg.Script = blk.ScriptName // errors name it as lint does
+			}
+			if blk.ScriptName != "" {
+				cfg.Script = blk.ScriptName // errors name it as lint does
+			}
 		}
 		sh, err := shapers.New(cfg)
 		if err != nil {

@@ -50,6 +50,11 @@ type ShaperReport struct {
 	MinRatio   float64 `json:"min_ratio"` // smallest rate after / rate before
 	Fallbacks  int     `json:"fallbacks"`
 	LastError  string  `json:"last_error,omitempty"`
+	// Ticks counts the ticks it ran in; FirstFallbackAt is the run time of
+	// its first failure; OnError is its block's on_error.
+	Ticks           int     `json:"ticks"`
+	FirstFallbackAt float64 `json:"first_fallback_at_s,omitempty"`
+	OnError         string  `json:"on_error"`
 }
 
 // account updates the report with one tick.
@@ -73,7 +78,8 @@ func (c *Controller) account(pos Position, ds []shapers.Decision, out shapers.In
 			l.rep.SafeModeTicks++
 			l.rep.SafeModeReason = d.Reason
 		}
-		r := l.shaperReport(d.Shaper, d.Strategy)
+		r := l.shaperReport(d.Shaper, d.Strategy, c.onError)
+		r.Ticks++
 		if d.Changed != "" {
 			if r.TicksActed == 0 {
 				r.FirstAt = elapsed.Seconds()
@@ -88,6 +94,9 @@ func (c *Controller) account(pos Position, ds []shapers.Decision, out shapers.In
 			r.Contention = d.Contention
 		}
 		if d.Fallback {
+			if r.Fallbacks == 0 {
+				r.FirstFallbackAt = elapsed.Seconds()
+			}
 			r.Fallbacks++
 			r.LastError = d.Error
 		}
@@ -97,13 +106,13 @@ func (c *Controller) account(pos Position, ds []shapers.Decision, out shapers.In
 	}
 }
 
-func (l *report) shaperReport(name, strategy string) *ShaperReport {
+func (l *report) shaperReport(name, strategy string, onError func(string) string) *ShaperReport {
 	for i := range l.rep.Shapers {
 		if l.rep.Shapers[i].Shaper == name {
 			return &l.rep.Shapers[i]
 		}
 	}
-	l.rep.Shapers = append(l.rep.Shapers, ShaperReport{Shaper: name, Strategy: strategy, FirstAt: -1, MinRatio: 1})
+	l.rep.Shapers = append(l.rep.Shapers, ShaperReport{Shaper: name, Strategy: strategy, FirstAt: -1, MinRatio: 1, OnError: onError(name)})
 	return &l.rep.Shapers[len(l.rep.Shapers)-1]
 }
 
@@ -146,6 +155,7 @@ func WriteReport(w io.Writer, r Report) {
 	}
 	fmt.Fprintf(w, "\nshaping: %d ticks, control step p50 %.2f ms, p99 %.2f ms, max %.2f ms, %d overran the tick\n",
 		r.Ticks, r.LatencyP50, r.LatencyP99, r.LatencyMax, r.Overruns)
+	writeFailures(w, r)
 	for _, s := range r.Shapers {
 		line := fmt.Sprintf("  %-16s %-22s acted %d ticks", s.Shaper, s.Strategy, s.TicksActed)
 		if s.TicksActed > 0 {

@@ -78,6 +78,12 @@ type Result struct {
 	// Decisions are the tick's decisions: one per shaper, the clamp, safe
 	// mode, the operator and growth intents when they acted.
 	Decisions []shapers.Decision
+	// Shaping is what the tick saw and decided, for the live view and the
+	// run's report.
+	Shaping *ShapingPoint
+	// Stop says why the run must end now: a shaper with on_error = "fail"
+	// failed ("" otherwise).
+	Stop string
 }
 
 // New builds the control tick of a plan: every phase's shaper chain (so a
@@ -171,6 +177,7 @@ func (c *Controller) Step(ctx context.Context, pos Position, r Readings) Result 
 		out := in.Clone()
 		out.Rate, out.Concurrency, out.Chaos = 0, 0, nil
 		res.Instruction, res.Decisions = out, op.decisions
+		res.Shaping = c.shapingPoint(nil, in, out, res.Decisions)
 		c.account(pos, res.Decisions, out)
 		return res
 	}
@@ -204,6 +211,8 @@ func (c *Controller) Step(ctx context.Context, pos Position, r Readings) Result 
 	c.growth = planned.Growth
 	res.Instruction, res.Decisions = out, ds
 	res.Follow = !closed && out.Rate == planned.Rate
+	res.Shaping = c.shapingPoint(snap, in, out, ds)
+	res.Stop = c.failFast(ds)
 	c.account(pos, ds, out)
 	return res
 }
