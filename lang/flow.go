@@ -268,6 +268,59 @@ func (p *Plan) Mix() []MixEntry {
 	return out
 }
 
+// RequestsPerStart is how many requests one instance of the flow sends: a
+// request step counts one, a loop of count iterations its body that many
+// times, a while loop its body once (how long a variable stays set is the
+// target's to say; the shortest journey through it sends its body once).
+func (f *Flow) RequestsPerStart() float64 { return requestsIn(f.Steps) }
+
+func requestsIn(steps []*Step) float64 {
+	n := 0.0
+	for _, s := range steps {
+		switch s.Kind {
+		case "request":
+			n++
+		case "loop":
+			times := float64(s.Count)
+			if s.While != "" {
+				times = 1
+			}
+			n += times * requestsIn(s.Steps)
+		}
+	}
+	return n
+}
+
+// RequestsPerArrival is how many requests one arrival of the phase sends
+// on average, over its mix by weight: 1 for plain requests, a flow's
+// RequestsPerStart for a flow start.
+func (p *Plan) RequestsPerArrival(ph *Phase) float64 {
+	flows := map[string]*Flow{}
+	for _, f := range p.Flows {
+		flows[f.Name] = f
+	}
+	var sum, weights float64
+	for _, e := range p.Mix() {
+		if !ph.Uses(e.Name, e.Flow) {
+			continue
+		}
+		w := e.Weight
+		if w <= 0 {
+			w = 1
+		}
+		n := 1.0
+		if e.Flow && flows[e.Name] != nil {
+			n = flows[e.Name].RequestsPerStart()
+		}
+		sum += w * n
+		weights += w
+	}
+	if weights == 0 {
+		return 1
+	}
+	return sum / weights
+}
+
 // Uses reports whether the phase sends the request or flow named name: a
 // phase that lists requests or flows sends only those, else it sends all.
 func (ph *Phase) Uses(name string, flow bool) bool {

@@ -284,7 +284,7 @@ func Inspect(p *Plan) *Inspection {
 		} else if ph.Rate != nil {
 			ip.Model, ip.Rate, ip.Arrival = "open", ph.Rate.String(), ph.Arrival
 			ip.PeakRate = ph.Rate.Peak(ph.Duration)
-			ip.Requests = expectedRequests(ph)
+			ip.Requests = roundTo(expectedRequests(ph)*p.RequestsPerArrival(ph), 1)
 		}
 		for _, c := range ph.Chaos {
 			ip.Chaos = append(ip.Chaos, InspectChaos{Kind: c.Kind, At: dur(c.At), Duration: dur(c.Duration), Factor: c.Factor, Fraction: c.Fraction, Headers: c.Headers, WithinEnvelope: c.WithinEnvelope})

@@ -70,6 +70,9 @@ func walk(plan *lang.Plan, target simtarget.Target, ctl *tick.Controller, cpuWin
 		phaseStart := now
 		ended := false
 		limit := tick.Limit(plan, ph)
+		// The shapers' rates count arrivals; a flow start sends its flow's
+		// requests, so the target gets this many requests per arrival.
+		perArrival := plan.RequestsPerArrival(ph)
 		quiet, lastRate, lastPlanned := 0, math.NaN(), math.NaN()
 		for el := time.Duration(0); el < ph.Duration; {
 			n := 1
@@ -95,8 +98,8 @@ func walk(plan *lang.Plan, target simtarget.Target, ctl *tick.Controller, cpuWin
 			if math.IsNaN(rate) || rate < 0 {
 				rate = 0
 			}
-			s := target.Step(now, dt, rate)
-			tk := Tick{T: now.Seconds(), Phase: ph.Name, Planned: planned, Shaped: rate, Sample: s}
+			s := target.Step(now, dt, rate*perArrival)
+			tk := Tick{T: now.Seconds(), Phase: ph.Name, Planned: planned * perArrival, Shaped: rate * perArrival, Sample: s}
 			if n > 1 {
 				tk.Span = dt.Seconds()
 				res.coarse = noteCoarse(res.coarse, ph.Name, now, dt, n)
