@@ -123,13 +123,13 @@ func (f *forecaster) observeAt(y float64, tick, now time.Duration, intents []sha
 // detector flags anomalies of one envelope metric of the first target.
 type detector struct {
 	metric string
-	d      *predictors.AnomalyDetector
+	d      *predictors.ZScoreDetector
 }
 
 func newDetectors(env shapers.Limits) []*detector {
 	var out []*detector
 	for _, m := range env.Names() {
-		out = append(out, &detector{metric: m, d: predictors.NewAnomalyDetector(predictors.AnomalyConfig{Window: 120, ShiftWindow: 15})})
+		out = append(out, &detector{metric: m, d: predictors.NewZScoreDetector(predictors.ZScoreConfig{Window: 120, ShiftWindow: 15})})
 	}
 	return out
 }
