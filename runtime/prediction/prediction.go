@@ -18,11 +18,12 @@ import (
 // every tick it takes the reading, refits now and then (Update in
 // between), and forecasts the horizon, so shapers see Snapshot.Predictions.
 type forecaster struct {
+	name           string // the predictor block
 	target, metric string
 	spec           predictors.Spec
-	model          predictors.Model
-	history        int // readings kept
-	horizon        int // ticks
+	model          *predictors.Forecaster // nil until the first fit; it can be saved (state.go)
+	history        int                    // readings kept
+	horizon        int                    // ticks
 	ys             []float64
 	sinceFit       int
 	fitted         bool
@@ -56,7 +57,7 @@ func newForecasters(plan *lang.Plan, tick time.Duration) []*forecaster {
 		}
 		h := max(1, int(p.Horizon/tick))
 		hist := min(max(int(p.History/tick), 30), 600)
-		out = append(out, &forecaster{target: target, metric: p.Metric, spec: predictors.Spec{Model: model}, history: hist, horizon: h})
+		out = append(out, &forecaster{name: p.Name, target: target, metric: p.Metric, spec: predictors.Spec{Model: model}, history: hist, horizon: h})
 	}
 	return out
 }
@@ -90,7 +91,7 @@ func (f *forecaster) observeAt(y float64, tick, now time.Duration, intents []sha
 		return shapers.Prediction{}, false
 	}
 	if !f.fitted || f.sinceFit >= refitEvery {
-		m, err := predictors.NewModel(f.spec)
+		m, err := predictors.NewForecaster(f.spec)
 		if err != nil {
 			return shapers.Prediction{}, false
 		}
@@ -103,12 +104,12 @@ func (f *forecaster) observeAt(y float64, tick, now time.Duration, intents []sha
 		f.model.Update(y)
 		f.sinceFit++
 	}
-	fc := f.model.Forecast(f.horizon, 0.95)
+	fc := f.model.Model.Forecast(f.horizon, 0.95)
 	if len(fc.Mean) == 0 {
 		return shapers.Prediction{}, false
 	}
 	applyDeploys(&fc, f.metric, now, tick, intents)
-	p := shapers.Prediction{Metric: f.metric, Model: f.model.Name(), Horizon: time.Duration(f.horizon) * tick,
+	p := shapers.Prediction{Metric: f.metric, Model: f.model.Model.Name(), Horizon: time.Duration(f.horizon) * tick,
 		Value: fc.Mean[len(fc.Mean)-1], Lower: math.Inf(1), Upper: math.Inf(-1)}
 	for i := range fc.Mean {
 		p.Lower = math.Min(p.Lower, fc.Lower[i])
