@@ -243,7 +243,7 @@ func (r *AnomalyReport) WriteTable(w io.Writer) {
 	if len(r.Detectors) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "NAB standard profile (A_TP 1, A_FP -0.11, A_FN -1; 0 = no detections, 100 = perfect), false alarms counted over the whole series:")
-		fmt.Fprintf(w, "%-16s %8s %12s %8s %8s  %s\n", "detector", "caught", "false_alarms", "nab_raw", "nab", "")
+		fmt.Fprintf(w, "%-16s %8s %12s %8s %8s  %s\n", "detector", "caught", "false_alarms", "nab_raw", "nab", "what it is")
 		for _, d := range r.Detectors {
 			fmt.Fprintf(w, "%-16s %8s %12d %8.2f %8.1f  %s\n", d.Detector, fmt.Sprintf("%d/%d", d.Caught, d.Windows), d.FalseAlarms, d.NABRaw, d.NAB, d.Note)
 		}
