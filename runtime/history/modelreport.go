@@ -144,7 +144,11 @@ func WriteModelShow(w io.Writer, m Model, now time.Time) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, name := range sortedKeys(m.State.Forecasters) {
 			f := m.State.Forecasters[name]
-			fmt.Fprintf(tw, "  %s\t%s → %s, fitted on %d values, %d since\n", name, f.Spec.Model, orDash(f.Name), len(f.Fit), len(f.Since))
+			if f.Model == nil {
+				fmt.Fprintf(tw, "  %s\t%s/%s, not fitted yet (%d readings)\n", name, f.Target, f.Metric, len(f.Readings))
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%s/%s: %s → %s, fitted on %d values, %d since\n", name, f.Target, f.Metric, f.Model.Spec.Model, orDash(f.Model.Name), len(f.Model.Fit), len(f.Model.Since))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

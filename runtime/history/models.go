@@ -15,6 +15,7 @@ import (
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/predictors"
+	"github.com/loadshaper/loadshaper/runtime/prediction"
 	"github.com/loadshaper/loadshaper/shapers"
 	"github.com/tidwall/buntdb"
 )
@@ -140,7 +141,7 @@ type Model struct {
 type ModelState struct {
 	Shapers     map[string]shapers.PredictiveState    `json:"shapers,omitempty"`     // by shaper block name
 	ClassCosts  map[string]predictors.ClassCostsState `json:"class_costs,omitempty"` // by metric
-	Forecasters map[string]predictors.ForecasterState `json:"forecasters,omitempty"` // by predictor block name
+	Forecasters map[string]prediction.ForecasterState `json:"forecasters,omitempty"` // by predictor block name (prediction.Set.Forecasters)
 	Capacity    map[string]predictors.Capacity        `json:"capacity,omitempty"`    // by metric
 }
 
@@ -168,7 +169,14 @@ func (m Model) Check() error {
 		}
 	}
 	for n, s := range m.State.Forecasters {
-		if _, err := predictors.RestoreForecaster(s); err != nil {
+		if s.Version != prediction.ForecasterStateVersion {
+			errs = append(errs, fmt.Errorf("forecaster %s: state version %d: %w", n, s.Version, predictors.ErrStateVersion))
+			continue
+		}
+		if s.Model == nil {
+			continue
+		}
+		if _, err := predictors.RestoreForecaster(*s.Model); err != nil {
 			errs = append(errs, fmt.Errorf("forecaster %s: %w", n, err))
 		}
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/loadshaper/loadshaper/lang"
 	"github.com/loadshaper/loadshaper/predictors"
+	"github.com/loadshaper/loadshaper/runtime/prediction"
 	"github.com/loadshaper/loadshaper/shapers"
 )
 
@@ -63,11 +64,13 @@ func learntState(t *testing.T, ticks int) ModelState {
 	if c, ok := predictors.EstimateCapacity(line, "cpu", 0.8, 2, 1e4); ok {
 		st.Capacity = map[string]predictors.Capacity{"cpu": c}
 	}
-	f, _ := predictors.NewForecaster(predictors.Spec{Model: "ewma"})
-	if err := f.Fit(cpu); err != nil {
-		t.Fatal(err)
+	preds := prediction.New(&lang.Plan{Targets: []*lang.Target{testTarget("")},
+		Predictors: []*lang.Predictor{{Name: "cpu", Metric: "cpu", Target: "api", Model: "ewma", Horizon: 10 * time.Second, History: time.Minute}}}, time.Second, env)
+	for i, v := range cpu {
+		m := map[string]shapers.Metric{"cpu": {Value: v}}
+		preds.Fill(&shapers.Snapshot{Now: time.Duration(i) * time.Second, Metrics: m, Targets: map[string]map[string]shapers.Metric{"api": m}})
 	}
-	st.Forecasters = map[string]predictors.ForecasterState{"cpu": f.Export()}
+	st.Forecasters = preds.Forecasters()
 	return st
 }
 
@@ -316,7 +319,7 @@ func TestModelReport(t *testing.T) {
 		"evidence  840 ticks, fit error 0.031 of the limit",
 		"runs      12,14",
 		"class costs of cpu:\n  base",
-		"forecasters:\n  cpu  ewma → ewma, fitted on 200 values, 0 since",
+		"forecasters:\n  cpu  api/cpu: ewma → ewma, fitted on 60 values, ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)
