@@ -51,6 +51,7 @@ type InspectTarget struct {
 	MaxConnections int               `json:"max_connections"`
 	KeepAlive      bool              `json:"keep_alive"`
 	Headers        map[string]string `json:"headers,omitempty"`
+	Config         string            `json:"config,omitempty"` // as the plan sets it; absent: the block's hash is the fingerprint
 	Metrics        []InspectMetrics  `json:"metrics"`
 }
 
@@ -224,7 +225,7 @@ func Inspect(p *Plan) *Inspection {
 		in.Settings.HistoryKeep = dur(p.Settings.HistoryKeep)
 	}
 	for _, t := range p.Targets {
-		it := InspectTarget{Name: t.Name, URL: t.URL, Timeout: dur(t.Timeout), MaxConnections: t.MaxConnections, KeepAlive: t.KeepAlive, Metrics: []InspectMetrics{}}
+		it := InspectTarget{Name: t.Name, URL: t.URL, Timeout: dur(t.Timeout), MaxConnections: t.MaxConnections, KeepAlive: t.KeepAlive, Config: t.Config, Metrics: []InspectMetrics{}}
 		if len(t.Headers) > 0 {
 			it.Headers = redactHeaders(t.Headers)
 		}

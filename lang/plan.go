@@ -53,7 +53,11 @@ type Target struct {
 	InsecureSkipVerify bool
 	Headers            map[string]string
 	Metrics            []*MetricsSource
-	DeclRange          hcl.Range
+	// Config is the configuration fingerprint the plan gives the target
+	// (`config = "v2.3-4cores"`); "" = none, and Fingerprint is the block's
+	// hash. Learnt models are kept in history under it.
+	Config    string
+	DeclRange hcl.Range
 }
 
 // MetricsSource is one `metrics "<kind>"` block of a target.

@@ -17,6 +17,7 @@ var targetBlockSchema = &hcl.BodySchema{
 		{Name: "keep_alive"},
 		{Name: "insecure_skip_verify"},
 		{Name: "headers"},
+		{Name: "config"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "metrics", LabelNames: []string{"kind"}}},
 }
@@ -90,6 +91,7 @@ func (l *loader) decodeTargetBlock(b *hcl.Block) {
 		if v, ok := l.stringMap(content.Attributes["headers"]); ok {
 			t.Headers = v
 		}
+		l.targetConfig(t, content.Attributes["config"])
 		for _, mb := range mbs {
 			l.buildMetrics(mb.src, mb.attrs, mb.block)
 		}

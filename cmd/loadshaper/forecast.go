@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -18,7 +19,7 @@ func init() {
   loadshaper forecast FILE.csv [flags]
   loadshaper forecast --history RUN/METRIC [--history-file PATH] [flags]
   loadshaper forecast eval FILE.csv... [--horizon H] [--models a,b] [--format json]
-  loadshaper forecast anomalies FILE.csv... [--windows windows.json] [--format json]
+  loadshaper forecast anomalies FILE.csv... [--windows windows.json [--sensitivity]] [--format json]
 
 The first form fits a model on the whole series and prints the forecast with
 its prediction interval and a terminal chart (history '*', forecast 'o',
@@ -34,11 +35,16 @@ forecasts H steps; origins are evenly spaced, at most --origins of them
 absolute one-step naive error) and sMAPE per series and model, and the
 geometric mean over series of MASE(auto)/MASE(naive).
 
-"anomalies" runs the residual anomaly detector (robust z-score of the residual
-of a rolling median, and a level-shift detector) over each series and lists
-the events; with --windows (NAB-style labelled windows, {"file.csv":
-[["start","end"], ...]}) it counts the windows caught and the false alarms
-outside them.
+"anomalies" runs the anomaly detector over each series and lists the events:
+after a warm-up of 600 values, an event is an excursion of a robust statistic
+(spike, level shift, and their seasonal forms when the series has a season)
+larger than anything it did over the last 8064 values, and at least 5 robust
+sigma out (spec/predictors.md). With --windows (NAB-style labelled windows,
+{"file.csv": [["start","end"], ...]}) it counts the windows caught and the
+false alarms outside them, and scores the detector with NAB's standard
+profile beside baselines it runs itself (the previous robust z detector,
+NAB's windowed Gaussian, no detector). --sensitivity rescores it with each
+setting moved from its default, one at a time.
 
 Flags:
   --model M          ` + strings.Join(forecast.ModelNames(), ", ") + ` (default auto)
@@ -48,7 +54,7 @@ Flags:
   --format F         text or json (default text)
   --history RUN/METRIC, --history-file PATH   read from the history store
   eval only:  --models a,b,c (default: auto and every model), --origins N (default 100; 0 = all)
-  anomalies only: --windows FILE, --threshold Z (default 3.5)
+  anomalies only: --windows FILE, --threshold Z (robust sigma, default 5), --sensitivity
 
 Examples:
   loadshaper forecast cpu.csv --model holt_winters --horizon 48
@@ -92,6 +98,7 @@ func runForecast(args []string, stdout, stderr io.Writer) int {
 		origins     int
 		windows     string
 		threshold   float64
+		sensitivity bool
 	)
 	fs.StringVar(&o.Model, "model", "auto", "")
 	fs.IntVar(&o.Horizon, "horizon", 12, "")
@@ -104,6 +111,7 @@ func runForecast(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&origins, "origins", 100, "")
 	fs.StringVar(&windows, "windows", "", "")
 	fs.Float64Var(&threshold, "threshold", 0, "")
+	fs.BoolVar(&sensitivity, "sensitivity", false, "")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		fmt.Fprintf(stderr, "loadshaper forecast: %v (see loadshaper forecast --help)\n", err)
@@ -121,6 +129,9 @@ func runForecast(args []string, stdout, stderr io.Writer) int {
 	case "eval":
 		return runForecastEval(files, o, models, origins, stdout, stderr)
 	case "anomalies":
+		if sensitivity {
+			return runAnomalySensitivity(files, o.Format, windows, stdout, stderr)
+		}
 		return runForecastAnomalies(files, o.Format, windows, threshold, stdout, stderr)
 	}
 	var res *forecast.Result
@@ -212,5 +223,33 @@ func runForecastAnomalies(files []string, format, windows string, threshold floa
 		return ExitOK
 	}
 	rep.WriteTable(stdout)
+	return ExitOK
+}
+
+func runAnomalySensitivity(files []string, format, windows string, stdout, stderr io.Writer) int {
+	if len(files) == 0 || windows == "" {
+		fmt.Fprintln(stderr, "loadshaper forecast anomalies --sensitivity: want CSV files and --windows")
+		return ExitUsage
+	}
+	ws, err := forecast.ReadWindows(windows)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadshaper forecast anomalies: %v\n", err)
+		return ExitError
+	}
+	rows, err := forecast.Sensitivity(expandGlobs(files), ws)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadshaper forecast anomalies: %v\n", err)
+		return ExitError
+	}
+	if format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			fmt.Fprintf(stderr, "loadshaper forecast anomalies: %v\n", err)
+			return ExitError
+		}
+		return ExitOK
+	}
+	forecast.WriteSensitivity(stdout, rows)
 	return ExitOK
 }

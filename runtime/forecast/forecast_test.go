@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadshaper/loadshaper/predictors"
 	"github.com/loadshaper/loadshaper/runtime/history"
 )
 
@@ -83,5 +84,25 @@ func TestChartMarksHistoryAndForecast(t *testing.T) {
 	out := strings.Join(lines[:len(lines)-1], "\n") // without the legend
 	if strings.Count(out, "*") != 4 || strings.Count(out, "o") != 1 || !strings.Contains(out, ":") {
 		t.Errorf("chart:\n%s", out)
+	}
+}
+
+func TestSensitivityDefaults(t *testing.T) {
+	// Each knob's marked default is the detector's: moving one setting
+	// must start from where the detector stands.
+	def := predictors.DefaultAnomalyConfig()
+	for _, k := range sensitivityKnobs {
+		c := def
+		k.set(&c, k.def)
+		if c != def {
+			t.Errorf("%s: marked default %v is not the detector's (%+v)", k.name, k.def, def)
+		}
+		found := false
+		for _, v := range k.vals {
+			found = found || v == k.def
+		}
+		if !found {
+			t.Errorf("%s: the default %v is not among the values tried", k.name, k.def)
+		}
 	}
 }

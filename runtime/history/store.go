@@ -203,6 +203,10 @@ func Open(path string, opts ...Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("history: %w", err)
 	}
+	if err := createModelIndexes(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("history: %w", err)
+	}
 	return &Store{db: db, path: path, lock: lock, readOnly: readOnly}, nil
 }
 

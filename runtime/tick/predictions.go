@@ -20,11 +20,12 @@ import (
 // every tick it takes the reading, refits now and then (Update in
 // between), and forecasts the horizon, so shapers see Snapshot.Predictions.
 type forecaster struct {
+	name           string // the predictor block
 	target, metric string
 	spec           predictors.Spec
-	model          predictors.Model
-	history        int // readings kept
-	horizon        int // ticks
+	model          *predictors.Forecaster // nil until the first fit; it can be saved (state.go)
+	history        int                    // readings kept
+	horizon        int                    // ticks
 	ys             []float64
 	sinceFit       int
 	fitted         bool
@@ -56,7 +57,7 @@ func newForecasters(plan *lang.Plan, tick time.Duration) []*forecaster {
 			// period instead, rather than never forecasting.
 			spec.Period = 0
 		}
-		out = append(out, &forecaster{target: target, metric: p.Metric, spec: spec, history: hist, horizon: h})
+		out = append(out, &forecaster{name: p.Name, target: target, metric: p.Metric, spec: spec, history: hist, horizon: h})
 	}
 	return out
 }
@@ -90,7 +91,7 @@ func (f *forecaster) observeAt(y float64, tick, now time.Duration, intents []sha
 		return shapers.Prediction{}, false
 	}
 	if !f.fitted || f.sinceFit >= refitEvery {
-		m, err := predictors.NewModel(f.spec)
+		m, err := predictors.NewForecaster(f.spec)
 		if err != nil {
 			return shapers.Prediction{}, false
 		}
@@ -103,12 +104,12 @@ func (f *forecaster) observeAt(y float64, tick, now time.Duration, intents []sha
 		f.model.Update(y)
 		f.sinceFit++
 	}
-	fc := f.model.Forecast(f.horizon, 0.95)
+	fc := f.model.Model.Forecast(f.horizon, 0.95)
 	if len(fc.Mean) == 0 {
 		return shapers.Prediction{}, false
 	}
 	applyDeploys(&fc, f.metric, now, tick, intents)
-	p := shapers.Prediction{Metric: f.metric, Model: f.model.Name(), Horizon: time.Duration(f.horizon) * tick,
+	p := shapers.Prediction{Metric: f.metric, Model: f.model.Model.Name(), Horizon: time.Duration(f.horizon) * tick,
 		Value: fc.Mean[len(fc.Mean)-1], Lower: math.Inf(1), Upper: math.Inf(-1)}
 	for i := range fc.Mean {
 		p.Lower = math.Min(p.Lower, fc.Lower[i])
@@ -123,34 +124,35 @@ func (f *forecaster) observeAt(y float64, tick, now time.Duration, intents []sha
 // detector flags anomalies of one envelope metric of the first target.
 type detector struct {
 	metric string
-	d      *predictors.AnomalyDetector
+	d      *predictors.ZScoreDetector
 }
 
 func newDetectors(env shapers.Limits) []*detector {
 	var out []*detector
 	for _, m := range env.Names() {
-		out = append(out, &detector{metric: m, d: predictors.NewAnomalyDetector(predictors.AnomalyConfig{Window: 120, ShiftWindow: 15})})
+		out = append(out, &detector{metric: m, d: predictors.NewZScoreDetector(predictors.ZScoreConfig{Window: 120, ShiftWindow: 15})})
 	}
 	return out
 }
 
-// predictions are those of one run or dry-run.
-type predictions struct {
+// Predictions are the predictor blocks' forecasters and the envelope
+// metrics' anomaly detectors of one run or dry-run.
+type Predictions struct {
 	plan        *lang.Plan
 	tick        time.Duration
 	forecasters []*forecaster
 	detectors   []*detector
 }
 
-// newPredictions keeps a model per time-series predictor block of plan and
+// NewPredictions keeps a model per time-series predictor block of plan and
 // an anomaly detector per metric of env, for a control tick of tick.
-func newPredictions(plan *lang.Plan, tick time.Duration, env shapers.Limits) *predictions {
-	return &predictions{plan: plan, tick: tick, forecasters: newForecasters(plan, tick), detectors: newDetectors(env)}
+func NewPredictions(plan *lang.Plan, tick time.Duration, env shapers.Limits) *Predictions {
+	return &Predictions{plan: plan, tick: tick, forecasters: newForecasters(plan, tick), detectors: newDetectors(env)}
 }
 
-// fill takes this tick's readings from snap and fills its predictions and
+// Fill takes this tick's readings from snap and fills its predictions and
 // anomalies.
-func (l *predictions) fill(snap *shapers.Snapshot) {
+func (l *Predictions) Fill(snap *shapers.Snapshot) {
 	if l == nil {
 		return
 	}

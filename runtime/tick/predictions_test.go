@@ -1,7 +1,10 @@
 package tick
 
 import (
+	"encoding/json"
 	"math"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +114,62 @@ func TestForecasterSeason(t *testing.T) {
 	}
 	if p := period(time.Hour, time.Hour); p != 0 {
 		t.Errorf("season 1h with 600 readings kept: period %d, want 0 (detected)", p)
+	}
+}
+
+// A forecaster saved mid-run and restored goes on exactly as the one that
+// never stopped: every prediction after is the same.
+func TestForecasterStateRoundTrip(t *testing.T) {
+	plan := &lang.Plan{Targets: []*lang.Target{{Name: "a"}},
+		Predictors: []*lang.Predictor{{Name: "cpu", Metric: "cpu", Model: "auto", Horizon: 10 * time.Second, History: time.Minute},
+			{Name: "mem", Metric: "memory", Model: "holt", Horizon: 5 * time.Second, History: time.Minute}}}
+	reading := func(i int) float64 {
+		if i%17 == 5 {
+			return math.NaN() // a stale tick
+		}
+		return 0.3 + 0.1*math.Sin(float64(i)/7) + 0.001*float64(i)
+	}
+	a := NewPredictions(plan, time.Second, nil)
+	var b *Predictions
+	for i := 0; i < 200; i++ {
+		if i == 93 { // between two refits
+			raw, err := json.Marshal(a.Forecasters())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var states map[string]ForecasterState
+			if err := json.Unmarshal(raw, &states); err != nil {
+				t.Fatal(err)
+			}
+			b = NewPredictions(plan, time.Second, nil)
+			if err := b.RestoreForecasters(states); err != nil {
+				t.Fatal(err)
+			}
+		}
+		snap := func() *shapers.Snapshot {
+			m := map[string]shapers.Metric{"cpu": {Value: reading(i), Stale: math.IsNaN(reading(i))}, "memory": {Value: 100 + float64(i)}}
+			return &shapers.Snapshot{Now: time.Duration(i) * time.Second, Metrics: m, Targets: map[string]map[string]shapers.Metric{"a": m}}
+		}
+		sa := snap()
+		a.Fill(sa)
+		if b != nil {
+			sb := snap()
+			b.Fill(sb)
+			if !reflect.DeepEqual(sa.Predictions, sb.Predictions) {
+				t.Fatalf("tick %d: never stopped %+v, restored %+v", i, sa.Predictions, sb.Predictions)
+			}
+		}
+	}
+	if len(a.Forecasters()) != 2 || a.Forecasters()["cpu"].Model == nil || b == nil {
+		t.Errorf("states %+v", a.Forecasters())
+	}
+	// A state of another metric is refused; a state for no block is ignored.
+	st := a.Forecasters()
+	c := st["cpu"]
+	c.Metric = "latency_p99"
+	st["cpu"] = c
+	st["gone"] = c
+	if err := NewPredictions(plan, time.Second, nil).RestoreForecasters(st); err == nil || !strings.Contains(err.Error(), "predictor cpu") {
+		t.Errorf("restore of another metric: %v", err)
 	}
 }

@@ -50,7 +50,7 @@ type Controller struct {
 	env     shapers.Limits
 	intents []shapers.Intent
 	windows map[string]time.Duration // "target/metric" -> the span a reading averages over
-	preds   *predictions
+	preds   *Predictions
 
 	safe   safeState
 	chain  *shapers.Chain
@@ -110,7 +110,7 @@ func New(plan *lang.Plan, o Options) (*Controller, error) {
 	c.classes = RequestClasses(plan)
 	c.env = FirstEnvelope(plan)
 	c.intents = Intents(plan)
-	c.preds = newPredictions(plan, c.tick, c.env)
+	c.preds = NewPredictions(plan, c.tick, c.env)
 	c.safe.need, c.safe.seen = envelopeNeeds(plan, c.env), map[string]bool{}
 	for _, t := range plan.Targets {
 		for _, ms := range t.Metrics {
@@ -186,7 +186,7 @@ func (c *Controller) Step(ctx context.Context, pos Position, r Readings) Result 
 	}
 	snap := c.snapshot(pos, ph, readings, in, op.rate)
 	res.Snapshot = snap
-	c.preds.fill(snap)
+	c.preds.Fill(snap)
 	out, ds := c.chain.Run(snap, in)
 	if closed && planRate > 0 && out.Concurrency == in.Concurrency && out.Rate < planRate {
 		out.Concurrency = int(math.Round(float64(in.Concurrency) * out.Rate / planRate))
@@ -323,3 +323,7 @@ func (noReadings) Read(context.Context, Position) metrics.Snapshot { return metr
 func (noReadings) SafeMode(metrics.Snapshot, string, []string) metrics.Verdict {
 	return metrics.Verdict{}
 }
+
+// Predictions are the tick's forecasters and anomaly detectors (their
+// state is what a model store keeps between runs).
+func (c *Controller) Predictions() *Predictions { return c.preds }

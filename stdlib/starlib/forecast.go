@@ -238,21 +238,29 @@ func forecastPeriod(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	return starlark.MakeInt(predictors.DetectPeriod(c, 2, len(c)/3)), nil
 }
 
-// forecast.anomalies(series, threshold = 3.5, window = 0) → list of
-// struct(index, kind, value, expected, score).
+// forecast.anomalies(series, threshold = 5, window = 0, warmup = 0) →
+// list of struct(index, kind, value, expected, score). window is the
+// detector's memory (default 8064 values); warmup defaults to a third of
+// the series, at most 600 values: a rule passes the series it has (the
+// last minutes of a run), and the detector must see normal before it can
+// tell the unusual.
 func forecastAnomalies(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
 		y         seriesArg
 		threshold floatArg
 		window    int
+		warmup    int
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "series", &y, "threshold?", &threshold, "window?", &window); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "series", &y, "threshold?", &threshold, "window?", &window, "warmup?", &warmup); err != nil {
 		return nil, err
 	}
-	if threshold < 0 || window < 0 {
-		return nil, fmt.Errorf("%s: threshold and window must not be negative", b.Name())
+	if threshold < 0 || window < 0 || warmup < 0 {
+		return nil, fmt.Errorf("%s: threshold, window and warmup must not be negative", b.Name())
 	}
-	evs := predictors.DetectAnomalies(y, predictors.AnomalyConfig{Threshold: float64(threshold), Window: window})
+	if warmup == 0 {
+		warmup = min(600, max(30, len(y)/3))
+	}
+	evs := predictors.DetectAnomalies(y, predictors.AnomalyConfig{Threshold: float64(threshold), Memory: window, Warmup: warmup})
 	out := make([]starlark.Value, len(evs))
 	for i, e := range evs {
 		out[i] = starlarkstruct.FromStringDict(starlark.String("anomaly"), starlark.StringDict{
