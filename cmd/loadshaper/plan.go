@@ -154,7 +154,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wrote %s\n", *htmlPath)
 	}
 	switch {
-	case *failOn == "breach" && (rep.Verdict.Breach || rep.Verdict.ThresholdFail):
+	case *failOn == "breach" && (rep.Verdict.Breach || rep.Verdict.ThresholdFail || rep.Verdict.ShaperFailure != ""):
 		return ExitPredicted
 	case *failOn == "threshold" && rep.Verdict.ThresholdFail:
 		return ExitPredicted

@@ -180,7 +180,28 @@ func Run(plan *lang.Plan, opts Options) (*Report, error) {
 			rep.Verdict.ThresholdFail = true
 		}
 	}
+	rep.Verdict.ShaperFailure = shaperFailure(rep)
 	return rep, nil
+}
+
+// shaperFailure names the shapers that fail on every tick of a phase, as
+// a run counts them (tick.Report.ShaperFailure).
+func shaperFailure(r *Report) string {
+	var why []string
+	for _, p := range r.Phases {
+		ticks := 0
+		for _, tk := range r.Ticks {
+			if tk.Phase == p.Name {
+				ticks++
+			}
+		}
+		for _, a := range p.Shapers {
+			if a.Fallbacks > 0 && a.Fallbacks >= ticks {
+				why = append(why, fmt.Sprintf("shaper %q fails on every tick of phase %s", a.Shaper, p.Name))
+			}
+		}
+	}
+	return strings.Join(why, "; ")
 }
 
 // dropsOf is the arrivals dropped over the phases, warm-up included.

@@ -143,4 +143,7 @@ phase "ramp" {
 			t.Errorf("the dry-run report lacks %q:\n%s", want, out)
 		}
 	}
+	if r.Verdict.ShaperFailure != `shaper "rule" fails on every tick of phase ramp` {
+		t.Errorf("verdict %+v: the plan command would not exit 5 for it", r.Verdict)
+	}
 }

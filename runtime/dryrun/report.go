@@ -56,6 +56,9 @@ type Report struct {
 type Verdict struct {
 	Breach        bool `json:"breach"`         // an envelope limit is exceeded in the shaped run
 	ThresholdFail bool `json:"threshold_fail"` // a threshold is predicted to fail
+	// ShaperFailure names the shapers predicted to fail on every tick of a
+	// phase: the run would fail with exit 6 (spec/exit-codes.md).
+	ShaperFailure string `json:"shaper_failure,omitempty"`
 }
 
 // Source says which simulated target the dry-run used and how much data
